@@ -1,0 +1,37 @@
+"""Logging filters: request ids in, personal data out."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from .middleware import current_request_id
+
+# Shapes of personal data that must never reach a log line, even by accident
+# (an exception message quoting a form value, say).
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d ()./-]{7,}\d")
+
+
+def mask_personal_data(text: str) -> str:
+    """Replace e-mail addresses and phone-like digit runs with placeholders."""
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id()
+        return True
+
+
+class PersonalDataFilter(logging.Filter):
+    """Masks e-mail addresses and phone numbers in the formatted message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_personal_data(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True

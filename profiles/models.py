@@ -1,0 +1,513 @@
+"""Profiles: golden customers, the source records behind them, households,
+relationships, and what the silos know of each customer (interactions,
+holdings, cases, flags, outbound actions).
+
+Rows that come from a silo keep a link to the ``SourceRecord`` they arrived
+with, so that an unmerge can send them back to the customer they belong to.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from customer360.models import TimeStampedModel
+
+from .choices import (
+    ActionKind,
+    ActionStatus,
+    CaseKind,
+    CasePriority,
+    CaseStatus,
+    Direction,
+    FlagKind,
+    HoldingStatus,
+    HouseholdRole,
+    InteractionKind,
+    LifecycleStatus,
+    LineOfBusiness,
+    Outcome,
+    RelationshipKind,
+)
+from .numbers import validate_customer_number
+
+AGE_BANDS = ((18, "under 18"), (25, "18-24"), (35, "25-34"), (50, "35-49"), (65, "50-64"))
+
+
+class Customer(TimeStampedModel):
+    """The golden record of one person, under one customer number for all silos.
+
+    Values are derived from the linked source records by each field
+    definition's survivorship rule; ``lineage`` says, per canonical field, the
+    id of the source record the value came from. A customer merged into
+    another keeps its row and number, with ``merged_into`` pointing at the
+    survivor, so the old number still resolves.
+    """
+
+    customer_number = models.CharField(
+        max_length=10, unique=True, validators=[validate_customer_number]
+    )
+    lifecycle_status = models.CharField(
+        max_length=10, choices=LifecycleStatus.choices, default=LifecycleStatus.PROSPECT
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
+    given_name = models.CharField(max_length=100, blank=True)
+    middle_name = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164")
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    locality = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    language = models.CharField(max_length=8, blank=True, help_text="BCP 47, e.g. en, fr-BE")
+    preferred_channel = models.ForeignKey(
+        "consent.Channel", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_restricted = models.BooleanField(
+        default=False,
+        help_text="Employees and protected persons: visible only to agents given access.",
+    )
+    lineage = models.JSONField(default=dict, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["customer_number"]
+        indexes = [
+            models.Index(fields=["family_name", "given_name"], name="customer_name"),
+            models.Index(fields=["email"], name="customer_email"),
+            models.Index(fields=["phone"], name="customer_phone"),
+            models.Index(fields=["postcode", "family_name"], name="customer_postcode_name"),
+            models.Index(fields=["date_of_birth"], name="customer_dob"),
+            models.Index(fields=["lifecycle_status"], name="customer_lifecycle"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("pk")), name="customer_not_merged_into_self"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(merged_into__isnull=True)
+                    & Q(merged_at__isnull=True)
+                    & ~Q(lifecycle_status=LifecycleStatus.MERGED)
+                )
+                | (
+                    Q(merged_into__isnull=False)
+                    & Q(merged_at__isnull=False)
+                    & Q(lifecycle_status=LifecycleStatus.MERGED)
+                ),
+                name="customer_merge_state_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.customer_number
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.middle_name, self.family_name) if p)
+
+    def age_band(self, today: datetime.date | None = None) -> str:
+        """The age band (never the exact age) that the context card shows."""
+        if self.date_of_birth is None:
+            return ""
+        today = today or timezone.localdate()
+        dob = self.date_of_birth
+        age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+        for limit, label in AGE_BANDS:
+            if age < limit:
+                return label
+        return "65+"
+
+
+class SourceRecord(TimeStampedModel):
+    """A silo's own record of a person, keyed by (source system, source key).
+
+    ``raw`` keeps the payload as received (only governed columns); ``normalized``
+    holds canonical field values after mapping and normalization, which
+    matching compares. ``payload_hash`` lets a re-import of an unchanged row
+    change nothing.
+    """
+
+    source_system = models.ForeignKey(
+        "governance.SourceSystem", on_delete=models.PROTECT, related_name="records"
+    )
+    source_key = models.CharField(max_length=100)
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="source_records",
+        help_text="Empty only until identity resolution has linked the record.",
+    )
+    raw = models.JSONField(default=dict)
+    normalized = models.JSONField(default=dict)
+    payload_hash = models.CharField(max_length=64)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["source_system", "source_key"]
+        indexes = [models.Index(fields=["customer"], name="sourcerecord_customer")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "source_key"], name="sourcerecord_unique_key"
+            ),
+            models.CheckConstraint(condition=~Q(source_key=""), name="sourcerecord_key_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_system_id}:{self.source_key}"
+
+
+class Household(TimeStampedModel):
+    """People who live together or share an address, without merging them.
+
+    Members see nothing of one another through the household.
+    """
+
+    label = models.CharField(max_length=200, help_text="E.g. the family name and locality.")
+    address_key = models.CharField(
+        max_length=200, blank=True, db_index=True, help_text="Normalized address it groups."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class HouseholdMembership(TimeStampedModel):
+    """A customer's membership of a household, with role and validity period."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="household_memberships"
+    )
+    role = models.CharField(max_length=10, choices=HouseholdRole.choices)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["household", "role"]
+        indexes = [models.Index(fields=["customer", "valid_to"], name="membership_customer")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="membership_period_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["household", "customer"],
+                condition=Q(valid_to__isnull=True),
+                name="membership_one_current_per_household",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.household_id} ({self.role})"
+
+
+class Relationship(TimeStampedModel):
+    """A typed, directed link between two customers: A is <kind> of B."""
+
+    from_customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="relationships_from"
+    )
+    to_customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="relationships_to"
+    )
+    kind = models.CharField(max_length=20, choices=RelationshipKind.choices)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    source_system = models.ForeignKey(
+        "governance.SourceSystem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["from_customer", "kind"]
+        indexes = [models.Index(fields=["to_customer", "kind"], name="relationship_to")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_customer=F("to_customer")), name="relationship_not_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="relationship_period_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["from_customer", "to_customer", "kind"],
+                condition=Q(valid_to__isnull=True),
+                name="relationship_one_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_customer_id} {self.kind} {self.to_customer_id}"
+
+
+class Holding(TimeStampedModel):
+    """A product or service the customer holds (a policy, an account, a subscription)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="holdings")
+    source_record = models.ForeignKey(
+        SourceRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="holdings"
+    )
+    source_system = models.ForeignKey(
+        "governance.SourceSystem", on_delete=models.PROTECT, related_name="holdings"
+    )
+    reference = models.CharField(max_length=60, help_text="The silo's number, e.g. a policy no.")
+    product_code = models.CharField(max_length=40)
+    product_name = models.CharField(max_length=120)
+    line_of_business = models.CharField(max_length=10, choices=LineOfBusiness.choices)
+    status = models.CharField(max_length=10, choices=HoldingStatus.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    annual_value = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date"]
+        indexes = [models.Index(fields=["customer", "status"], name="holding_customer_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "reference"], name="holding_unique_reference"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="holding_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(annual_value__gte=0), name="holding_value_nonnegative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_name} {self.reference}"
+
+
+class Interaction(TimeStampedModel):
+    """One contact or transaction with the customer in any silo and channel.
+
+    ``(source_system, external_id)`` is the natural key that makes ingest
+    idempotent; interactions logged in customer360 itself have no source system.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    source_record = models.ForeignKey(
+        SourceRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
+    )
+    silo = models.ForeignKey("governance.Silo", on_delete=models.PROTECT, related_name="+")
+    source_system = models.ForeignKey(
+        "governance.SourceSystem", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+    channel = models.ForeignKey("consent.Channel", on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=12, choices=InteractionKind.choices)
+    occurred_at = models.DateTimeField()
+    summary = models.TextField(blank=True)
+    sentiment = models.FloatField(
+        null=True, blank=True, help_text="From -1 (very unhappy) to 1 (very happy)."
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    reference = models.CharField(max_length=60, blank=True, help_text="Order no., letter id...")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    holding = models.ForeignKey(
+        Holding, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="interaction_timeline"),
+            models.Index(fields=["customer", "kind", "-occurred_at"], name="interaction_kind"),
+            models.Index(fields=["occurred_at"], name="interaction_occurred"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "external_id"],
+                condition=~Q(external_id=""),
+                name="interaction_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(sentiment__isnull=True) | Q(sentiment__gte=-1, sentiment__lte=1),
+                name="interaction_sentiment_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | ~Q(currency=""),
+                name="interaction_amount_has_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.occurred_at:%Y-%m-%d} ({self.customer_id})"
+
+
+class Case(TimeStampedModel):
+    """A complaint, request or claim that stays open until resolved."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
+    source_record = models.ForeignKey(
+        SourceRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    silo = models.ForeignKey("governance.Silo", on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=30, unique=True)
+    kind = models.CharField(max_length=16, choices=CaseKind.choices)
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    priority = models.CharField(
+        max_length=8, choices=CasePriority.choices, default=CasePriority.NORMAL
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_cases",
+    )
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    holding = models.ForeignKey(
+        Holding, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["customer", "status"], name="case_customer_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")),
+                name="case_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED])
+                | Q(closed_at__isnull=True),
+                name="case_open_not_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.subject}"
+
+
+class Flag(models.Model):
+    """A computed signal about a customer, with its score and plain-words reason.
+
+    One current flag per customer and kind; recomputation replaces it. Flags are
+    derived data, so they keep no history of their own: the inputs do.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    score = models.FloatField(help_text="From 0 to 1.")
+    label = models.CharField(max_length=60, blank=True, help_text="E.g. 'high', 'lost'.")
+    reason = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+    definition_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["customer", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "kind"], name="flag_one_per_kind"),
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=1), name="flag_score_range"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="flag_reason_required"),
+        ]
+        indexes = [models.Index(fields=["kind", "-score"], name="flag_kind_score")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.score:.2f} ({self.customer_id})"
+
+
+class OutboundAction(TimeStampedModel):
+    """An action a silo intends to take towards a customer: an offer, an
+    up-sell, a cancellation letter, a retention call. Every one passes
+    contact arbitration before it goes out; a blocked one keeps its reasons."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="outbound_actions"
+    )
+    silo = models.ForeignKey("governance.Silo", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey("consent.Channel", on_delete=models.PROTECT, related_name="+")
+    holding = models.ForeignKey(
+        Holding, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound_actions"
+    )
+    status = models.CharField(
+        max_length=10, choices=ActionStatus.choices, default=ActionStatus.PROPOSED
+    )
+    scheduled_for = models.DateTimeField()
+    summary = models.CharField(max_length=200)
+    block_reasons = models.JSONField(default=list, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_by_client = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        indexes = [
+            models.Index(fields=["customer", "status", "scheduled_for"], name="action_pending"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=ActionStatus.BLOCKED) | ~Q(block_reasons=[]),
+                name="action_blocked_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["silo", "external_id"],
+                condition=~Q(external_id=""),
+                name="action_unique_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.customer_id} ({self.status})"
