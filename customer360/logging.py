@@ -34,4 +34,11 @@ class PersonalDataFilter(logging.Filter):
         masked = mask_personal_data(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info:
+            # An exception's text can quote a value ("x@y.z is not valid"):
+            # format the traceback now, masked, and drop the raw exc_info.
+            record.exc_text = mask_personal_data(
+                logging.Formatter().formatException(record.exc_info)
+            )
+            record.exc_info = None
         return True
