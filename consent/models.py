@@ -59,6 +59,7 @@ class Channel(TimeStampedModel):
     is_outbound = models.BooleanField(
         default=True, help_text="Whether the company may contact customers through it."
     )
+    is_active = models.BooleanField(default=True)
 
     history = HistoricalRecords()
 

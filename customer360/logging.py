@@ -10,7 +10,9 @@ from .middleware import current_request_id
 # Shapes of personal data that must never reach a log line, even by accident
 # (an exception message quoting a form value, say).
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ()./-]{7,}\d")
+# Not preceded by a letter or digit, so customer numbers (C100000017) and
+# other ids survive.
+_PHONE = re.compile(r"(?<![A-Za-z\d])\+?\d[\d ()./-]{7,}\d")
 
 
 def mask_personal_data(text: str) -> str:

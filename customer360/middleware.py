@@ -27,11 +27,16 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
+        # Not reset when the view returns: Django logs 4xx/5xx responses on
+        # ``django.request`` after the middleware chain, and those lines need
+        # the id too. ``clear_request_id`` runs on ``request_finished``.
+        request_id_var.set(request_id)
         request.request_id = request_id  # type: ignore[attr-defined]
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+def clear_request_id(**kwargs: object) -> None:
+    """Forget the id once the response is finished (connected in apps.py)."""
+    request_id_var.set("")

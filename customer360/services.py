@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
@@ -25,7 +25,7 @@ from .models import AuditEvent, NumberSequence
 class Actor:
     """Who acts, through which channel: a person, or a named rule/client/command."""
 
-    user: AbstractBaseUser | None
+    user: User | None
     channel: ActorChannel
     label: str = ""
 

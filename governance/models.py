@@ -9,6 +9,8 @@ database enforces.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -17,6 +19,9 @@ from simple_history.models import HistoricalRecords
 
 from customer360.models import TimeStampedModel
 from profiles.choices import ActionKind
+
+if TYPE_CHECKING:
+    from oauth2_provider.models import Application
 
 from .choices import (
     CardSection,
@@ -418,7 +423,8 @@ class Lens(GovernedVersion):
         default=list, help_text=f"Card sections shown: {', '.join(CardSection.values)}."
     )
     roles = models.ManyToManyField("auth.Group", blank=True, related_name="lenses")
-    applications = models.ManyToManyField(
+    # The partner clients (django-oauth-toolkit applications) that may use it.
+    applications: models.ManyToManyField[Application, Any] = models.ManyToManyField(
         settings.OAUTH2_PROVIDER_APPLICATION_MODEL, blank=True, related_name="lenses"
     )
 
@@ -495,7 +501,8 @@ class ContactRule(GovernedVersion):
                 condition=Q(period_days__gte=1), name="contactrule_period_positive"
             ),
             models.CheckConstraint(
-                condition=~Q(kind=ContactRuleKind.FREQUENCY_CAP) | Q(max_contacts__gte=1),
+                condition=~Q(kind=ContactRuleKind.FREQUENCY_CAP)
+                | Q(max_contacts__isnull=False, max_contacts__gte=1),
                 name="contactrule_cap_has_max",
             ),
             models.CheckConstraint(

@@ -1,0 +1,26 @@
+"""FilterSets of the consent app, shared by the API and the screens."""
+
+from __future__ import annotations
+
+import django_filters
+
+from .choices import CaptureMethod, ConsentStatus
+from .models import ConsentRecord
+
+
+class ConsentRecordFilterSet(django_filters.FilterSet):
+    customer = django_filters.CharFilter(field_name="customer__customer_number")
+    purpose = django_filters.CharFilter(field_name="purpose__code")
+    channel = django_filters.CharFilter(field_name="channel__code")
+    status = django_filters.MultipleChoiceFilter(choices=ConsentStatus.choices)
+    capture_method = django_filters.ChoiceFilter(choices=CaptureMethod.choices)
+    effective_after = django_filters.IsoDateTimeFilter(
+        field_name="effective_from", lookup_expr="gte"
+    )
+    expires_before = django_filters.IsoDateTimeFilter(
+        field_name="effective_until", lookup_expr="lt"
+    )
+
+    class Meta:
+        model = ConsentRecord
+        fields = ["customer", "purpose", "channel", "status", "capture_method"]

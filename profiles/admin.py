@@ -1,0 +1,208 @@
+"""Admin of the profiles app.
+
+Customers are changed through ``customer_create``/``customer_update``, so an
+admin edit is validated, locked, audited and historised like any other.
+Foreign keys to Customer use raw ids: there may be a million customers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyAdmin, admin_actor
+
+from .forms import CustomerAdminForm
+from .models import (
+    Case,
+    Customer,
+    Flag,
+    Holding,
+    Household,
+    HouseholdMembership,
+    Interaction,
+    OutboundAction,
+    Relationship,
+    SourceRecord,
+)
+from .services import CUSTOMER_IDENTITY_FIELDS, customer_create, customer_update
+
+
+@admin.register(Customer)
+class CustomerAdmin(HistoryAdmin):
+    form = CustomerAdminForm
+    list_display = [
+        "customer_number",
+        "family_name",
+        "given_name",
+        "lifecycle_status",
+        "merged_into",
+        "country",
+        "updated_at",
+    ]
+    list_filter = ["lifecycle_status", "is_restricted"]
+    list_select_related = ["merged_into"]
+    # Exact or prefix matches only: they use the indexes on a large table.
+    search_fields = ["=customer_number", "^family_name", "=email", "=phone"]
+    show_full_result_count = False
+    autocomplete_fields = ["preferred_channel"]
+    readonly_fields = [
+        "customer_number",
+        "lifecycle_status",
+        "merged_into",
+        "merged_at",
+        "is_restricted",
+        "lineage",
+        "created_at",
+        "updated_at",
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        actor = admin_actor(request)
+        reason = form.cleaned_data[REASON_FIELD]
+        if change:
+            saved = customer_update(
+                customer=obj,
+                actor=actor,
+                reason=reason,
+                changes={
+                    name: form.cleaned_data[name]
+                    for name in form.changed_data
+                    if name in CUSTOMER_IDENTITY_FIELDS
+                },
+            )
+        else:
+            identity = {
+                name: value
+                for name, value in form.cleaned_data.items()
+                if name in CUSTOMER_IDENTITY_FIELDS
+            }
+            saved = customer_create(actor=actor, reason=reason, **identity)
+        # The admin logs and redirects with the form's instance: point it at
+        # the row the service wrote.
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(HistoryAdmin):
+    """Source records arrive through ingest only; the admin shows them."""
+
+    list_display = ["source_system", "source_key", "customer", "received_at"]
+    list_filter = ["source_system"]
+    list_select_related = ["source_system", "customer"]
+    search_fields = ["=source_key", "=customer__customer_number"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HouseholdMembershipInline(admin.TabularInline):
+    model = HouseholdMembership
+    raw_id_fields = ["customer"]
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Household)
+class HouseholdAdmin(HistoryAdmin):
+    list_display = ["label", "address_key", "created_at"]
+    search_fields = ["^label", "=address_key"]
+    inlines = [HouseholdMembershipInline]
+
+
+@admin.register(HouseholdMembership)
+class HouseholdMembershipAdmin(HistoryAdmin):
+    list_display = ["household", "customer", "role", "valid_from", "valid_to"]
+    list_filter = ["role"]
+    list_select_related = ["household", "customer"]
+    raw_id_fields = ["household", "customer"]
+    search_fields = ["=customer__customer_number", "^household__label"]
+
+
+@admin.register(Relationship)
+class RelationshipAdmin(HistoryAdmin):
+    list_display = ["from_customer", "kind", "to_customer", "valid_from", "valid_to"]
+    list_filter = ["kind"]
+    list_select_related = ["from_customer", "to_customer"]
+    raw_id_fields = ["from_customer", "to_customer"]
+    autocomplete_fields = ["source_system"]
+    search_fields = ["=from_customer__customer_number", "=to_customer__customer_number"]
+
+
+@admin.register(Holding)
+class HoldingAdmin(HistoryAdmin):
+    list_display = [
+        "reference",
+        "product_name",
+        "customer",
+        "source_system",
+        "line_of_business",
+        "status",
+        "start_date",
+        "end_date",
+    ]
+    list_filter = ["line_of_business", "status", "source_system"]
+    list_select_related = ["customer", "source_system"]
+    raw_id_fields = ["customer", "source_record"]
+    autocomplete_fields = ["source_system"]
+    search_fields = ["=reference", "=customer__customer_number"]
+    show_full_result_count = False
+
+
+@admin.register(Interaction)
+class InteractionAdmin(HistoryAdmin):
+    list_display = ["occurred_at", "customer", "kind", "direction", "channel", "silo", "outcome"]
+    list_filter = ["kind", "direction", "outcome", "silo", "channel"]
+    list_select_related = ["customer", "channel", "silo"]
+    raw_id_fields = ["customer", "source_record", "holding", "agent"]
+    autocomplete_fields = ["silo", "source_system", "channel"]
+    search_fields = ["=customer__customer_number", "=external_id", "=reference"]
+    show_full_result_count = False
+
+
+@admin.register(Case)
+class CaseAdmin(HistoryAdmin):
+    list_display = ["reference", "subject", "customer", "kind", "status", "priority", "opened_at"]
+    list_filter = ["kind", "status", "priority", "silo"]
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer", "source_record", "holding", "owner"]
+    autocomplete_fields = ["silo"]
+    search_fields = ["=reference", "=customer__customer_number"]
+    show_full_result_count = False
+
+
+@admin.register(Flag)
+class FlagAdmin(ReadOnlyAdmin):
+    """Flags are computed by tasks from their inputs; nobody sets one by hand."""
+
+    list_display = ["customer", "kind", "score", "label", "computed_at"]
+    list_filter = ["kind", "label"]
+    list_select_related = ["customer"]
+    search_fields = ["=customer__customer_number"]
+    show_full_result_count = False
+
+
+@admin.register(OutboundAction)
+class OutboundActionAdmin(HistoryAdmin):
+    list_display = ["scheduled_for", "customer", "kind", "silo", "purpose", "channel", "status"]
+    list_filter = ["status", "kind", "silo", "purpose", "channel"]
+    list_select_related = ["customer", "silo", "purpose", "channel"]
+    raw_id_fields = ["customer", "holding", "proposed_by", "proposed_by_client"]
+    autocomplete_fields = ["silo", "purpose", "channel"]
+    search_fields = ["=customer__customer_number", "=external_id"]
+    show_full_result_count = False

@@ -1,0 +1,38 @@
+"""FilterSets of the profiles app, shared by the API and the screens."""
+
+from __future__ import annotations
+
+import django_filters
+
+from .choices import Direction, InteractionKind, LifecycleStatus
+from .models import Customer, Interaction
+
+
+class CustomerFilterSet(django_filters.FilterSet):
+    """Lookups that the indexes on Customer serve: exact or prefix matches."""
+
+    customer_number = django_filters.CharFilter(lookup_expr="iexact")
+    family_name = django_filters.CharFilter(lookup_expr="istartswith")
+    email = django_filters.CharFilter(lookup_expr="iexact")
+    phone = django_filters.CharFilter()
+    postcode = django_filters.CharFilter(lookup_expr="iexact")
+    lifecycle_status = django_filters.MultipleChoiceFilter(choices=LifecycleStatus.choices)
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Customer
+        fields = ["customer_number", "family_name", "email", "phone", "postcode", "country"]
+
+
+class InteractionFilterSet(django_filters.FilterSet):
+    customer = django_filters.CharFilter(field_name="customer__customer_number")
+    kind = django_filters.MultipleChoiceFilter(choices=InteractionKind.choices)
+    direction = django_filters.ChoiceFilter(choices=Direction.choices)
+    silo = django_filters.CharFilter(field_name="silo__code")
+    channel = django_filters.CharFilter(field_name="channel__code")
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Interaction
+        fields = ["customer", "kind", "direction", "silo", "channel", "outcome"]

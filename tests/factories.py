@@ -1,0 +1,427 @@
+"""factory_boy factories for every model.
+
+The baseline vocabulary (migration governance.0002) already holds the purposes,
+channels, silo ``cdo`` and approved field definitions: factories for those
+models get-or-create by code, and use distinct codes otherwise. Every factory
+builds rows that pass the model's constraints.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from consent.choices import CaptureMethod, ConsentStatus, LegalBasis, RequestKind
+from consent.models import Channel, ConsentRecord, DataSubjectRequest, PrivacyNotice, Purpose
+from customer360.choices import ActorChannel, AuditEventType
+from customer360.models import AuditEvent
+from governance.choices import (
+    CardSection,
+    CommitteeRole,
+    ContactRuleKind,
+    DataType,
+    DecisionKind,
+    GovernanceStatus,
+    LifecycleKind,
+    Sensitivity,
+    VoteChoice,
+)
+from governance.models import (
+    CommitteeMember,
+    ContactRule,
+    DataCollectionDecision,
+    FieldDefinition,
+    Lens,
+    LifecycleDefinition,
+    Silo,
+    SourceFieldMapping,
+    SourceSystem,
+    Vote,
+)
+from profiles.choices import (
+    ActionKind,
+    CaseKind,
+    Direction,
+    FlagKind,
+    HoldingStatus,
+    HouseholdRole,
+    InteractionKind,
+    LineOfBusiness,
+    RelationshipKind,
+)
+from profiles.models import (
+    Case,
+    Customer,
+    Flag,
+    Holding,
+    Household,
+    HouseholdMembership,
+    Interaction,
+    OutboundAction,
+    Relationship,
+    SourceRecord,
+)
+from profiles.numbers import format_customer_number
+
+NOW = timezone.now
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+    is_staff = True
+
+
+# --- governance ---------------------------------------------------------------
+
+
+class SiloFactory(DjangoModelFactory):
+    class Meta:
+        model = Silo
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"silo-{n}")
+    name = factory.LazyAttribute(lambda s: s.code.replace("-", " ").title())
+
+
+class SourceSystemFactory(DjangoModelFactory):
+    class Meta:
+        model = SourceSystem
+        django_get_or_create = ("code",)
+
+    silo = factory.SubFactory(SiloFactory)
+    code = factory.Sequence(lambda n: f"system-{n}")
+    name = factory.LazyAttribute(lambda s: s.code.title())
+    key_label = "Customer no."
+    trust_rank = 50
+
+
+class CommitteeMemberFactory(DjangoModelFactory):
+    class Meta:
+        model = CommitteeMember
+
+    user = factory.SubFactory(UserFactory)
+    silo = factory.SubFactory(SiloFactory)
+    role = CommitteeRole.MEMBER
+    active_from = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+
+
+class FieldDefinitionFactory(DjangoModelFactory):
+    """A draft canonical field under a name the baseline does not use."""
+
+    class Meta:
+        model = FieldDefinition
+
+    canonical_name = factory.Sequence(lambda n: f"test_field_{n}")
+    version = 1
+    status = GovernanceStatus.DRAFT
+    label = factory.LazyAttribute(lambda f: f.canonical_name.replace("_", " ").capitalize())
+    description = "A field used by tests."
+    data_type = DataType.STRING
+    sensitivity = Sensitivity.INTERNAL
+    owning_silo = factory.SubFactory(SiloFactory, code="cdo")
+
+    class Params:
+        approved = factory.Trait(
+            status=GovernanceStatus.APPROVED, approved_at=factory.LazyFunction(NOW)
+        )
+
+
+class SourceFieldMappingFactory(DjangoModelFactory):
+    class Meta:
+        model = SourceFieldMapping
+
+    source_system = factory.SubFactory(SourceSystemFactory)
+    source_field = factory.Sequence(lambda n: f"COLUMN_{n}")
+    field_definition = factory.SubFactory(FieldDefinitionFactory)
+    version = 1
+    status = GovernanceStatus.DRAFT
+
+
+class PurposeFactory(DjangoModelFactory):
+    class Meta:
+        model = Purpose
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"purpose-{n}")
+    name = factory.LazyAttribute(lambda p: p.code.title())
+    description = "A purpose used by tests."
+    legal_basis = LegalBasis.CONSENT
+    requires_consent = True
+
+
+class ChannelFactory(DjangoModelFactory):
+    class Meta:
+        model = Channel
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"channel-{n}")
+    name = factory.LazyAttribute(lambda c: c.code.title())
+    is_outbound = True
+
+
+class DataCollectionDecisionFactory(DjangoModelFactory):
+    class Meta:
+        model = DataCollectionDecision
+        skip_postgeneration_save = True
+
+    kind = DecisionKind.COLLECT_FIELD
+    title = factory.Sequence(lambda n: f"Collect test field {n}")
+    field_definition = factory.SubFactory(FieldDefinitionFactory)
+    rationale = "Needed by tests."
+    business_value = 4
+    actionability = 4
+    cost = 2
+    privacy_risk = 2
+    proposed_by = factory.SubFactory(UserFactory)
+    proposing_silo = factory.SubFactory(SiloFactory)
+
+    @factory.post_generation
+    def purposes(self, create: bool, extracted: list[Purpose] | None, **kwargs: object) -> None:
+        if create:
+            self.purposes.set(extracted or [PurposeFactory(code="service")])
+
+
+class VoteFactory(DjangoModelFactory):
+    class Meta:
+        model = Vote
+
+    decision = factory.SubFactory(DataCollectionDecisionFactory)
+    member = factory.SubFactory(UserFactory)
+    silo = factory.SubFactory(SiloFactory)
+    choice = VoteChoice.APPROVE
+
+
+class LensFactory(DjangoModelFactory):
+    class Meta:
+        model = Lens
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"lens-{n}")
+    name = factory.LazyAttribute(lambda lens: lens.code.title())
+    purpose = factory.SubFactory(PurposeFactory, code="service")
+    sections = [CardSection.IDENTITY, CardSection.CONSENT]
+    version = 1
+    status = GovernanceStatus.DRAFT
+
+
+class LifecycleDefinitionFactory(DjangoModelFactory):
+    class Meta:
+        model = LifecycleDefinition
+
+    kind = LifecycleKind.LOST
+    description = "No active holding and no interaction for the window."
+    window_days = 365
+    version = factory.Sequence(lambda n: n + 1)
+    status = GovernanceStatus.DRAFT
+
+
+class ContactRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = ContactRule
+
+    code = factory.Sequence(lambda n: f"rule-{n}")
+    name = factory.LazyAttribute(lambda r: r.code.title())
+    kind = ContactRuleKind.FREQUENCY_CAP
+    max_contacts = 3
+    period_days = 30
+    version = 1
+    status = GovernanceStatus.DRAFT
+
+
+# --- profiles -----------------------------------------------------------------
+
+
+class CustomerFactory(DjangoModelFactory):
+    """Valid customer numbers from a serial range no allocation reaches."""
+
+    class Meta:
+        model = Customer
+
+    customer_number = factory.Sequence(lambda n: format_customer_number(90_000_000 + n))
+    given_name = "Ada"
+    family_name = factory.Sequence(lambda n: f"Lovelace{n}")
+    email = factory.Sequence(lambda n: f"ada{n}@example.org")
+    date_of_birth = datetime.date(1985, 12, 10)
+    country = "GB"
+
+
+class SourceRecordFactory(DjangoModelFactory):
+    class Meta:
+        model = SourceRecord
+
+    source_system = factory.SubFactory(SourceSystemFactory)
+    source_key = factory.Sequence(lambda n: f"K{n:06d}")
+    customer = factory.SubFactory(CustomerFactory)
+    raw = factory.LazyAttribute(lambda r: {"name": "test"})
+    normalized = factory.LazyAttribute(lambda r: {"family_name": "test"})
+    payload_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class HouseholdFactory(DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    label = factory.Sequence(lambda n: f"Household {n}")
+
+
+class HouseholdMembershipFactory(DjangoModelFactory):
+    class Meta:
+        model = HouseholdMembership
+
+    household = factory.SubFactory(HouseholdFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    role = HouseholdRole.MEMBER
+    valid_from = datetime.date(2020, 1, 1)
+
+
+class RelationshipFactory(DjangoModelFactory):
+    class Meta:
+        model = Relationship
+
+    from_customer = factory.SubFactory(CustomerFactory)
+    to_customer = factory.SubFactory(CustomerFactory)
+    kind = RelationshipKind.SPOUSE
+    valid_from = datetime.date(2020, 1, 1)
+
+
+class HoldingFactory(DjangoModelFactory):
+    class Meta:
+        model = Holding
+
+    customer = factory.SubFactory(CustomerFactory)
+    source_system = factory.SubFactory(SourceSystemFactory)
+    reference = factory.Sequence(lambda n: f"POL-{n:06d}")
+    product_code = "HOME-STD"
+    product_name = "Home insurance"
+    line_of_business = LineOfBusiness.HOME
+    status = HoldingStatus.ACTIVE
+    start_date = datetime.date(2021, 1, 1)
+    annual_value = Decimal("420.00")
+
+
+class InteractionFactory(DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    silo = factory.SubFactory(SiloFactory)
+    channel = factory.SubFactory(ChannelFactory, code="phone")
+    direction = Direction.INBOUND
+    kind = InteractionKind.INQUIRY
+    occurred_at = factory.LazyFunction(NOW)
+
+
+class CaseFactory(DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    customer = factory.SubFactory(CustomerFactory)
+    silo = factory.SubFactory(SiloFactory)
+    reference = factory.Sequence(lambda n: f"CASE-{n:06d}")
+    kind = CaseKind.REQUEST
+    subject = "Change of address"
+    opened_at = factory.LazyFunction(NOW)
+
+
+class FlagFactory(DjangoModelFactory):
+    class Meta:
+        model = Flag
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = FlagKind.CHURN_RISK
+    score = 0.4
+    label = "medium"
+    reason = "Two complaints in 90 days."
+    computed_at = factory.LazyFunction(NOW)
+
+
+class OutboundActionFactory(DjangoModelFactory):
+    class Meta:
+        model = OutboundAction
+
+    customer = factory.SubFactory(CustomerFactory)
+    silo = factory.SubFactory(SiloFactory)
+    kind = ActionKind.OFFER
+    purpose = factory.SubFactory(PurposeFactory, code="marketing")
+    channel = factory.SubFactory(ChannelFactory, code="email")
+    scheduled_for = factory.LazyFunction(NOW)
+    summary = "Spring offer"
+
+
+# --- consent ------------------------------------------------------------------
+
+
+class PrivacyNoticeFactory(DjangoModelFactory):
+    class Meta:
+        model = PrivacyNotice
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"notice-{n}")
+    version = 1
+    title = "Privacy notice"
+    text = "How we use your data."
+    published_at = factory.LazyFunction(NOW)
+
+    @factory.post_generation
+    def purposes(self, create: bool, extracted: list[Purpose] | None, **kwargs: object) -> None:
+        if create:
+            self.purposes.set(extracted or [PurposeFactory(code="marketing")])
+
+
+class ConsentRecordFactory(DjangoModelFactory):
+    """A ledger row written directly; services tests use ``consent_record``."""
+
+    class Meta:
+        model = ConsentRecord
+
+    customer = factory.SubFactory(CustomerFactory)
+    purpose = factory.SubFactory(PurposeFactory, code="marketing")
+    channel = factory.SubFactory(ChannelFactory, code="email")
+    status = ConsentStatus.GRANTED
+    capture_method = CaptureMethod.WEB_FORM
+    captured_via = factory.SubFactory(ChannelFactory, code="web")
+    captured_at = factory.LazyFunction(NOW)
+    effective_from = factory.LazyFunction(NOW)
+
+
+class DataSubjectRequestFactory(DjangoModelFactory):
+    class Meta:
+        model = DataSubjectRequest
+
+    reference = factory.Sequence(lambda n: f"DSR-{n:06d}")
+    kind = RequestKind.ACCESS
+    customer = factory.SubFactory(CustomerFactory)
+    received_via = factory.SubFactory(ChannelFactory, code="email")
+    received_at = factory.LazyFunction(NOW)
+    due_at = factory.LazyAttribute(lambda r: r.received_at + datetime.timedelta(days=30))
+
+
+# --- customer360 --------------------------------------------------------------
+
+
+class AuditEventFactory(DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    event_type = AuditEventType.CUSTOMER_UPDATED
+    actor = factory.SubFactory(UserFactory)
+    channel = ActorChannel.WEB
+    subject_type = factory.LazyAttribute(lambda e: ContentType.objects.get_for_model(e.subject))
+    subject_id = factory.LazyAttribute(lambda e: str(e.subject.pk))
+    customer_number = factory.LazyAttribute(lambda e: e.subject.customer_number)
+    reason = "Customer called to correct a typo."
+
+    class Params:
+        subject = factory.SubFactory(CustomerFactory)
