@@ -253,7 +253,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # still runs tasks in a real, separate worker process. Production sets
 # CELERY_BROKER_URL=redis://...
 CELERY_DATA_DIR = Path(env("CELERY_DATA_DIR", str(VAR_DIR / "celery")) or "")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+# "localhost" only quiets kombu's "no hostname" warning; the transport ignores it.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
