@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from customer360.admin import ChangeReasonForm
 
-from .models import ContactRule, FieldDefinition, Lens, LifecycleDefinition, SourceFieldMapping
+from .choices import CommitteeRole, VoteChoice
+from .models import (
+    ContactRule,
+    DataCollectionDecision,
+    FieldDefinition,
+    Lens,
+    LifecycleDefinition,
+    MatchingConfiguration,
+    PriorityInteraction,
+    QuorumRule,
+    Silo,
+    SourceFieldMapping,
+)
 
 
 class GovernedItemForm(ChangeReasonForm):
@@ -106,3 +120,97 @@ class ContactRuleAdminForm(GovernedItemForm):
             "same_holding_only",
             "description",
         ]
+
+
+class QuorumRuleAdminForm(GovernedItemForm):
+    version_key = ("code",)
+
+    class Meta:
+        model = QuorumRule
+        fields = [
+            "code",
+            "min_turnout_percent",
+            "majority_percent",
+            "privacy_officer_approval_required",
+            "privacy_officer_veto",
+            "default_voting_days",
+        ]
+
+
+class MatchingConfigurationAdminForm(GovernedItemForm):
+    version_key = ("code",)
+
+    class Meta:
+        model = MatchingConfiguration
+        fields = ["code", "auto_merge_threshold", "review_threshold", "description"]
+
+
+class PriorityInteractionAdminForm(GovernedItemForm):
+    version_key = ("code",)
+
+    class Meta:
+        model = PriorityInteraction
+        fields = [
+            "code",
+            "name",
+            "interaction_kind",
+            "rank",
+            "silos",
+            "required_fields",
+            "description",
+        ]
+
+
+class DataCollectionDecisionAdminForm(ChangeReasonForm):
+    """A proposal to collect a field or open a source or channel, with its scores."""
+
+    class Meta:
+        model = DataCollectionDecision
+        fields = [
+            "kind",
+            "title",
+            "field_definition",
+            "source_system",
+            "channel",
+            "purposes",
+            "rationale",
+            "business_value",
+            "actionability",
+            "cost",
+            "privacy_risk",
+            "privacy_impact_note",
+            "proposing_silo",
+        ]
+
+
+class VoteForm(forms.Form):
+    """A committee member's vote: approve, reject or abstain, with a comment."""
+
+    choice = forms.ChoiceField(choices=VoteChoice.choices, widget=forms.RadioSelect)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    silo = forms.ModelChoiceField(
+        queryset=Silo.objects.none(),
+        required=False,
+        help_text="Only if you represent more than one silo.",
+    )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            self.fields["silo"].queryset = Silo.objects.filter(  # type: ignore[attr-defined]
+                members__user=user, members__role=CommitteeRole.MEMBER
+            ).distinct()
+
+
+class OpenVotingForm(forms.Form):
+    """Opening the vote: who the privacy officer is, until when, and why."""
+
+    privacy_officer = forms.ModelChoiceField(
+        queryset=User.objects.filter(committee_roles__role=CommitteeRole.PRIVACY_OFFICER).distinct()
+    )
+    voting_deadline = forms.DateTimeField(
+        required=False, help_text="Empty: the quorum rule's default voting period."
+    )
+    change_reason = forms.CharField(
+        label="Reason for change", widget=forms.Textarea(attrs={"rows": 2})
+    )

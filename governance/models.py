@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from customer360.models import TimeStampedModel
-from profiles.choices import ActionKind
+from profiles.choices import ActionKind, InteractionKind
 
 if TYPE_CHECKING:
     from oauth2_provider.models import Application
@@ -339,6 +339,8 @@ class DataCollectionDecision(TimeStampedModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "proposing_silo"])]
+        # Granted per decision (django-guardian) to the privacy officer assigned to it.
+        permissions = [("veto_datacollectiondecision", "Can veto a data-collection decision")]
         constraints = [
             *[
                 models.CheckConstraint(
@@ -514,3 +516,114 @@ class ContactRule(GovernedVersion):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+class QuorumRule(GovernedVersion):
+    """When a vote on a data-collection decision carries: configuration, governed.
+
+    The approved version is in force; with none approved the defaults below
+    (the committee's charter) apply. Abstentions count towards turnout but not
+    towards the majority: a decision carries when at least
+    ``min_turnout_percent`` of the silos with an active member voted, more than
+    ``majority_percent`` of the silos that voted approve or reject approved,
+    and (if required) the assigned privacy officer approved. A rejection by the
+    privacy officer vetoes the decision when ``privacy_officer_veto`` is set.
+    """
+
+    code = models.SlugField(max_length=40, default="default")
+    min_turnout_percent = models.PositiveSmallIntegerField(
+        default=50, validators=[MaxValueValidator(100)]
+    )
+    majority_percent = models.PositiveSmallIntegerField(
+        default=50, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    privacy_officer_approval_required = models.BooleanField(default=True)
+    privacy_officer_veto = models.BooleanField(default=True)
+    default_voting_days = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(1)]
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code", "-version"]
+        constraints = [
+            *version_constraints("quorumrule", "code"),
+            models.CheckConstraint(
+                condition=Q(min_turnout_percent__lte=100), name="quorumrule_turnout_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(majority_percent__gte=1, majority_percent__lte=99),
+                name="quorumrule_majority_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_voting_days__gte=1), name="quorumrule_days_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quorum rule {self.code} v{self.version}"
+
+
+class MatchingConfiguration(GovernedVersion):
+    """Thresholds identity resolution uses: a match score at or above
+    ``auto_merge_threshold`` merges automatically, one at or above
+    ``review_threshold`` goes to a data steward, anything lower is a new customer."""
+
+    code = models.SlugField(max_length=40, default="default")
+    auto_merge_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    review_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code", "-version"]
+        constraints = [
+            *version_constraints("matchingconfiguration", "code"),
+            models.CheckConstraint(
+                condition=Q(review_threshold__gte=0)
+                & Q(review_threshold__lt=F("auto_merge_threshold"))
+                & Q(auto_merge_threshold__lte=1),
+                name="matchingconfiguration_thresholds_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Matching {self.code} v{self.version}"
+
+
+class PriorityInteraction(GovernedVersion):
+    """One of the top cross-silo interaction types and the fields it must capture."""
+
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=120)
+    interaction_kind = models.CharField(max_length=20, choices=InteractionKind.choices)
+    rank = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    silos = models.ManyToManyField(Silo, related_name="priority_interactions")
+    required_fields = models.ManyToManyField(
+        FieldDefinition, blank=True, related_name="priority_interactions"
+    )
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords(m2m_fields=[silos, required_fields])
+
+    class Meta:
+        ordering = ["rank", "code", "-version"]
+        constraints = [
+            *version_constraints("priorityinteraction", "code"),
+            models.CheckConstraint(
+                condition=Q(rank__gte=1), name="priorityinteraction_rank_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rank}. {self.name} v{self.version}"

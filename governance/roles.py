@@ -2,8 +2,10 @@
 
 Roles are Django groups so that the admin, screens and API check one thing.
 Object-level rights (a silo's stewards on that silo's drafts, a privacy
-officer on an assigned request) are granted with django-guardian by the
-services that create those objects.
+officer on an assigned decision) are granted with django-guardian by the
+services that create those objects. The model-wide ``change`` right on a
+governed model is the right to record the committee's approval, rejection or
+deprecation of its versions: the chair's.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ _READ_GOVERNANCE = [
     *_crud("governance.lifecycledefinition", "view"),
     *_crud("governance.contactrule", "view"),
     *_crud("governance.committeemember", "view"),
+    *_crud("governance.quorumrule", "view"),
+    *_crud("governance.matchingconfiguration", "view"),
+    *_crud("governance.priorityinteraction", "view"),
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -55,8 +60,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("profiles.customer", "change"),
         *_crud("profiles.sourcerecord", "view"),
         *_READ_GOVERNANCE,
-        *_crud("governance.fielddefinition", "add", "change"),
-        *_crud("governance.sourcefieldmapping", "add", "change"),
+        # Adding drafts and proposing new versions; changing a draft needs the
+        # object permission a silo's stewards get on that silo's drafts.
+        *_crud("governance.fielddefinition", "add"),
+        *_crud("governance.sourcefieldmapping", "add"),
+        # Identity resolution: the review queue and what merges and imports did.
+        *_crud("profiles.matchcandidate", "view", "change"),
+        *_crud("profiles.mergeevent", "view"),
+        *_crud("profiles.notamatch", "view"),
+        *_crud("profiles.importrun", "view"),
+        *_crud("profiles.quarantinedrow", "view"),
     ],
     CommitteeRole.PRIVACY_OFFICER: [
         *_READ_CUSTOMER,
@@ -65,6 +78,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("governance.vote", "add"),
         *_crud("consent.datasubjectrequest", "view", "add", "change"),
         *_crud("consent.privacynotice", "view", "add", "change"),
+        *_crud("consent.datasubjectexport", "view"),
+        *_crud("consent.processingrestriction", "view"),
+        *_crud("consent.privacycheckrun", "view"),
+        *_crud("consent.privacyfinding", "view"),
+        *_crud("consent.retentionrun", "view"),
         *_crud("customer360.auditevent", "view"),
     ],
     CommitteeRole.MEMBER: [
@@ -81,6 +99,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("governance.lens", "add", "change"),
         *_crud("governance.lifecycledefinition", "add", "change"),
         *_crud("governance.contactrule", "add", "change"),
+        *_crud("governance.sourcefieldmapping", "add", "change"),
+        *_crud("governance.quorumrule", "add", "change"),
+        *_crud("governance.matchingconfiguration", "add", "change"),
+        *_crud("governance.priorityinteraction", "add", "change"),
         *_crud("customer360.auditevent", "view"),
     ],
 }

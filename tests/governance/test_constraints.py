@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,6 +25,9 @@ from tests.factories import (
     FieldDefinitionFactory,
     LensFactory,
     LifecycleDefinitionFactory,
+    MatchingConfigurationFactory,
+    PriorityInteractionFactory,
+    QuorumRuleFactory,
     SourceFieldMappingFactory,
     SourceSystemFactory,
     VoteFactory,
@@ -160,3 +164,48 @@ def test_contact_rule_constraints(values: dict[str, Any]) -> None:
 
 def test_baseline_fields_are_in_force() -> None:
     assert FieldDefinition.objects.filter(status=GovernanceStatus.APPROVED).count() == 13
+
+
+@pytest.mark.parametrize(
+    "factory_class",
+    [QuorumRuleFactory, MatchingConfigurationFactory, PriorityInteractionFactory],
+    ids=["quorum-rule", "matching", "priority-interaction"],
+)
+def test_new_governed_factories_build_valid_rows(factory_class: Any) -> None:
+    for row in (factory_class(), factory_class()):
+        row.full_clean()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"review_threshold": Decimal("0.96")},
+        {"review_threshold": Decimal("-0.1")},
+        {"auto_merge_threshold": Decimal("1.5")},
+    ],
+    ids=["review-below-auto", "review-nonnegative", "auto-at-most-one"],
+)
+def test_matching_thresholds_constraint(values: dict[str, Any]) -> None:
+    _refused(lambda: MatchingConfigurationFactory(**values))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"min_turnout_percent": 101}, {"majority_percent": 0}, {"majority_percent": 100}],
+    ids=["turnout-range", "majority-min", "majority-max"],
+)
+def test_quorum_rule_constraints(values: dict[str, Any]) -> None:
+    _refused(lambda: QuorumRuleFactory(**values))
+
+
+def test_one_approved_quorum_rule() -> None:
+    QuorumRuleFactory(code="default", status=GovernanceStatus.APPROVED, approved_at=timezone.now())
+    _refused(
+        lambda: QuorumRuleFactory(
+            code="default", version=2, status=GovernanceStatus.APPROVED, approved_at=timezone.now()
+        )
+    )
+
+
+def test_priority_interaction_rank_positive() -> None:
+    _refused(lambda: PriorityInteractionFactory(rank=0))
