@@ -13,10 +13,21 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
-from customer360.admin import REASON_FIELD, HistoryAdmin, admin_actor
+from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyAdmin, admin_actor
 
 from .forms import CONSENT_STATEMENT_FIELDS, ConsentRecordAdminForm
-from .models import Channel, ConsentRecord, DataSubjectRequest, PrivacyNotice, Purpose
+from .models import (
+    Channel,
+    ConsentRecord,
+    DataSubjectExport,
+    DataSubjectRequest,
+    PrivacyCheckRun,
+    PrivacyFinding,
+    PrivacyNotice,
+    ProcessingRestriction,
+    Purpose,
+    RetentionRun,
+)
 from .services import consent_record
 
 
@@ -123,3 +134,95 @@ class DataSubjectRequestAdmin(HistoryAdmin):
     list_select_related = ["customer", "assigned_to"]
     raw_id_fields = ["customer", "identity_verified_by", "assigned_to"]
     search_fields = ["=reference", "=customer__customer_number"]
+    # The workflow moves only through the dsr_* services (verification,
+    # assignment with its object permission, extension with the e-mail to
+    # the person, fulfilment by the task): never by editing these here.
+    readonly_fields = [
+        "reference",
+        "status",
+        "due_at",
+        "extended_due_at",
+        "extension_reason",
+        "identity_verified_at",
+        "identity_verified_by",
+        "assigned_to",
+        "progress",
+        "completed_at",
+        "outcome",
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.readonly_fields
+
+
+class PrivacyFindingInline(admin.TabularInline):
+    """A run's findings, read-only: checks write them, nobody edits them."""
+
+    model = PrivacyFinding
+    fields = ["check_code", "severity", "subject", "count", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PrivacyCheckRun)
+class PrivacyCheckRunAdmin(ReadOnlyAdmin):
+    """The privacy-check reports, with their findings; written by the checks only."""
+
+    list_display = ["as_of", "status", "started_at", "finished_at", "finding_count"]
+    list_filter = ["status"]
+    readonly_fields = [
+        "as_of",
+        "status",
+        "started_at",
+        "finished_at",
+        "completed_checks",
+        "triggered_by",
+    ]
+    inlines = [PrivacyFindingInline]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[PrivacyCheckRun]:
+        return super().get_queryset(request).annotate(_finding_count=models.Count("findings"))
+
+    @admin.display(description="Findings", ordering="_finding_count")
+    def finding_count(self, obj: Any) -> int:
+        return int(obj._finding_count)
+
+
+@admin.register(PrivacyFinding)
+class PrivacyFindingAdmin(ReadOnlyAdmin):
+    """Findings across runs, to filter by check and severity."""
+
+    list_display = ["run", "check_code", "severity", "subject", "count"]
+    list_filter = ["check_code", "severity"]
+    list_select_related = ["run"]
+    search_fields = ["subject"]
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyAdmin):
+    list_display = ["as_of", "dry_run", "started_at", "finished_at", "triggered_by"]
+    list_filter = ["dry_run"]
+    readonly_fields = ["dry_run", "as_of", "started_at", "finished_at", "report", "triggered_by"]
+
+
+@admin.register(ProcessingRestriction)
+class ProcessingRestrictionAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "request", "active_from", "lifted_at"]
+    list_select_related = ["customer", "request"]
+    raw_id_fields = ["customer", "request"]
+    search_fields = ["=customer__customer_number", "=request__reference"]
+
+
+@admin.register(DataSubjectExport)
+class DataSubjectExportAdmin(ReadOnlyAdmin):
+    list_display = ["request", "kind", "created_at"]
+    list_select_related = ["request"]
+    readonly_fields = ["request", "kind", "summary", "data", "created_at"]

@@ -3,6 +3,8 @@ notices and data-subject requests."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -15,9 +17,13 @@ from .choices import (
     CaptureMethod,
     ConsentStatus,
     DoubleOptIn,
+    ExportKind,
     LegalBasis,
+    PrivacyCheck,
+    PrivacyCheckStatus,
     RequestKind,
     RequestStatus,
+    Severity,
 )
 
 
@@ -99,12 +105,40 @@ class PrivacyNotice(TimeStampedModel):
         return f"{self.title} v{self.version}"
 
 
+class ConsentRecordQuerySet(models.QuerySet["ConsentRecord"]):
+    """The ORM side of the append-only ledger (the trigger guards PostgreSQL itself).
+
+    ``delete()`` is refused; ``update()`` only for the columns the database
+    lets change (see ``ConsentRecord``).
+    """
+
+    UPDATABLE = frozenset({"customer", "customer_id", "ip_address", "user_agent"})
+
+    def update(self, **kwargs: Any) -> int:
+        refused = sorted(set(kwargs) - self.UPDATABLE)
+        if refused:
+            raise AppendOnlyError(f"the consent ledger is append-only: cannot update {refused}")
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("the consent ledger is append-only: cannot delete")
+
+
+class AppendOnlyError(Exception):
+    """A change or deletion of an append-only row was attempted."""
+
+
 class ConsentRecord(models.Model):
     """One consent statement of a customer for a purpose through a channel.
 
     The ledger is append-only: a change is a new record; the effective consent
     for (customer, purpose, channel) is the latest record whose effective
     period covers the moment asked about.
+
+    On PostgreSQL a trigger (migration 0005) refuses DELETE, and refuses
+    UPDATE of every column except ``customer_id`` (identity resolution
+    re-points rows at a merge or unmerge, audited there) and the web evidence
+    ``ip_address`` / ``user_agent`` (blanked by an erasure request).
     """
 
     customer = models.ForeignKey(
@@ -157,6 +191,7 @@ class ConsentRecord(models.Model):
     reason = models.TextField(blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ConsentRecordQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -177,13 +212,22 @@ class ConsentRecord(models.Model):
             models.CheckConstraint(
                 condition=Q(captured_by__isnull=False)
                 | Q(captured_by_client__isnull=False)
-                | Q(capture_method__in=[CaptureMethod.IMPORT, CaptureMethod.WEB_FORM]),
+                | Q(
+                    capture_method__in=[
+                        CaptureMethod.IMPORT,
+                        CaptureMethod.WEB_FORM,
+                        CaptureMethod.MERGE,
+                    ]
+                ),
                 name="consentrecord_capturer_known",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.purpose_id}/{self.channel_id}: {self.status}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("the consent ledger is append-only: cannot delete")
 
 
 class DataSubjectRequest(TimeStampedModel):
@@ -203,6 +247,14 @@ class DataSubjectRequest(TimeStampedModel):
         related_name="data_subject_requests",
     )
     received_via = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    contact_email = models.EmailField(
+        blank=True, help_text="Where the person is told about extensions and the outcome."
+    )
+    changes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Rectification only: identity field name to corrected value.",
+    )
     received_at = models.DateTimeField()
     due_at = models.DateTimeField()
     extended_due_at = models.DateTimeField(null=True, blank=True)
@@ -251,3 +303,145 @@ class DataSubjectRequest(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.get_kind_display()})"
+
+
+class ProcessingRestriction(models.Model):
+    """A restriction of processing (GDPR art. 18) of one customer.
+
+    While active (``lifted_at`` empty), no purpose that needs consent may use
+    the customer's data: ``consent_decisions`` / ``consent_allows`` say no.
+    Nothing is deleted. Purposes with another legal basis are not affected.
+    """
+
+    customer = models.ForeignKey(
+        "profiles.Customer", on_delete=models.PROTECT, related_name="processing_restrictions"
+    )
+    request = models.ForeignKey(
+        DataSubjectRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="restrictions",
+    )
+    active_from = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-active_from"]
+        indexes = [models.Index(fields=["customer", "lifted_at"], name="restriction_active")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | Q(lifted_at__gte=F("active_from")),
+                name="restriction_period_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "request"],
+                condition=Q(request__isnull=False),
+                name="restriction_one_per_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"restriction of {self.customer_id} from {self.active_from:%Y-%m-%d}"
+
+
+class DataSubjectExport(models.Model):
+    """The result of an access or portability request: JSON and a summary.
+
+    ``data`` is the machine-readable export; ``summary`` the human-readable
+    text sent with it. Written once by the fulfilment task.
+    """
+
+    request = models.OneToOneField(
+        DataSubjectRequest, on_delete=models.PROTECT, related_name="export"
+    )
+    kind = models.CharField(max_length=12, choices=ExportKind.choices)
+    data = models.JSONField()
+    summary = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export of {self.request_id}"
+
+
+class RetentionRun(models.Model):
+    """One application (or dry run) of the retention periods, with its report.
+
+    ``report`` lists, per field definition and model, how many values were
+    (or would be) anonymized.
+    """
+
+    dry_run = models.BooleanField()
+    as_of = models.DateTimeField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(default=list, blank=True)
+    triggered_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"retention {'dry run ' if self.dry_run else ''}as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class PrivacyCheckRun(models.Model):
+    """One run of the privacy checks, with its findings.
+
+    Every check is computed as of ``as_of`` and marked done in
+    ``completed_checks`` in the same transaction that stores its findings, so
+    an interrupted run resumes with the checks it had not finished.
+    """
+
+    as_of = models.DateTimeField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=PrivacyCheckStatus.choices, default=PrivacyCheckStatus.RUNNING
+    )
+    completed_checks = models.JSONField(default=list, blank=True)
+    triggered_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=PrivacyCheckStatus.COMPLETED) | Q(finished_at__isnull=False),
+                name="privacycheckrun_completed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"privacy checks as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class PrivacyFinding(models.Model):
+    """One finding of a privacy check: what, how serious, about which subject.
+
+    Subjects are groups where a check can match millions of rows (all expired
+    marketing/e-mail consents are one finding with a count and sample ids).
+    """
+
+    run = models.ForeignKey(PrivacyCheckRun, on_delete=models.CASCADE, related_name="findings")
+    check_code = models.CharField(max_length=30, choices=PrivacyCheck.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    subject = models.CharField(max_length=200)
+    count = models.PositiveBigIntegerField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "check_code", "subject"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "check_code", "subject"], name="privacyfinding_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_code}: {self.subject} ({self.count})"
