@@ -16,15 +16,23 @@ from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyAdmin, admin_a
 
 from .forms import CustomerAdminForm
 from .models import (
+    BlockingKey,
     Case,
     Customer,
     Flag,
     Holding,
     Household,
     HouseholdMembership,
+    ImportRun,
     Interaction,
+    MatchCandidate,
+    MatchModel,
+    MergeEvent,
+    NotAMatch,
     OutboundAction,
+    QuarantinedRow,
     Relationship,
+    SourceFormat,
     SourceRecord,
 )
 from .services import CUSTOMER_IDENTITY_FIELDS, customer_create, customer_update
@@ -205,4 +213,58 @@ class OutboundActionAdmin(HistoryAdmin):
     raw_id_fields = ["customer", "holding", "proposed_by", "proposed_by_client"]
     autocomplete_fields = ["silo", "purpose", "channel"]
     search_fields = ["=customer__customer_number", "=external_id"]
+    show_full_result_count = False
+
+
+# --- identity resolution: written by its services and tasks, shown here -----------
+
+
+@admin.register(SourceFormat)
+class SourceFormatAdmin(ReadOnlyAdmin):
+    list_display = ["source_system", "key_column", "encoding", "delimiter"]
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "source_system", "file_name", "status", "rows_total",
+                    "rows_quarantined", "started_at"]  # fmt: skip
+    list_filter = ["status", "source_system"]
+
+
+@admin.register(QuarantinedRow)
+class QuarantinedRowAdmin(ReadOnlyAdmin):
+    list_display = ["import_run", "row_number", "field", "reason"]
+    list_select_related = ["import_run"]
+
+
+@admin.register(MatchModel)
+class MatchModelAdmin(ReadOnlyAdmin):
+    list_display = ["version", "method", "trained_at", "training_pairs"]
+
+
+@admin.register(MatchCandidate)
+class MatchCandidateAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "customer_a", "customer_b", "probability", "status", "model_version"]
+    list_filter = ["status"]
+    list_select_related = ["customer_a", "customer_b"]
+    show_full_result_count = False
+
+
+@admin.register(NotAMatch)
+class NotAMatchAdmin(ReadOnlyAdmin):
+    list_display = ["record_a", "record_b", "decided_by", "actor_label", "created_at"]
+
+
+@admin.register(MergeEvent)
+class MergeEventAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "survivor", "merged", "actor", "actor_label", "created_at", "undone_at"]
+    list_select_related = ["survivor", "merged", "actor"]
+    show_full_result_count = False
+
+
+@admin.register(BlockingKey)
+class BlockingKeyAdmin(ReadOnlyAdmin):
+    list_display = ["record", "rule", "key"]
+    list_filter = ["rule"]
+    search_fields = ["=key"]
     show_full_result_count = False

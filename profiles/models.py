@@ -9,6 +9,7 @@ with, so that an unmerge can send them back to the customer they belong to.
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -33,6 +34,13 @@ from .choices import (
     LineOfBusiness,
     Outcome,
     RelationshipKind,
+)
+from .identity.choices import (
+    OPEN_CANDIDATE_STATUSES,
+    CandidateStatus,
+    ImportFormat,
+    ImportStatus,
+    ModelMethod,
 )
 from .numbers import validate_customer_number
 
@@ -157,6 +165,20 @@ class SourceRecord(TimeStampedModel):
     normalized = models.JSONField(default=dict)
     payload_hash = models.CharField(max_length=64)
     received_at = models.DateTimeField(default=timezone.now)
+    import_run = models.ForeignKey(
+        "ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="records",
+        help_text="The import that last created or changed the record.",
+    )
+    resolved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When matching last ran on the record's current values; empty: waiting.",
+    )
 
     history = HistoricalRecords()
 
@@ -511,3 +533,259 @@ class OutboundAction(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.customer_id} ({self.status})"
+
+
+# --- identity resolution ----------------------------------------------------------
+
+
+class SourceFormat(TimeStampedModel):
+    """How a source system's files look: which column holds its key, the
+    encoding and the CSV delimiter. Declared with the source (``load_source``)."""
+
+    source_system = models.OneToOneField(
+        "governance.SourceSystem", on_delete=models.PROTECT, related_name="file_format"
+    )
+    key_column = models.CharField(max_length=120)
+    encoding = models.CharField(max_length=40, default="utf-8")
+    delimiter = models.CharField(max_length=1, default=",")
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.source_system_id}: key {self.key_column}"
+
+
+class ImportRun(models.Model):
+    """One import of a file (or an API batch) of one source system, with its counts.
+
+    Operational record, not business data: it keeps no history. Rows refused
+    for invalid values are kept as ``QuarantinedRow``s of the run.
+    """
+
+    source_system = models.ForeignKey(
+        "governance.SourceSystem", on_delete=models.PROTECT, related_name="import_runs"
+    )
+    file_name = models.CharField(max_length=500)
+    file_format = models.CharField(max_length=8, choices=ImportFormat.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.RUNNING
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_quarantined = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=ImportStatus.RUNNING, finished_at__isnull=True)
+                | (~Q(status=ImportStatus.RUNNING) & Q(finished_at__isnull=False)),
+                name="importrun_finished_has_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.file_name} ({self.status})"
+
+
+class QuarantinedRow(models.Model):
+    """A row an import refused for an invalid value: row number, field and reason."""
+
+    import_run = models.ForeignKey(
+        ImportRun, on_delete=models.CASCADE, related_name="quarantined_rows"
+    )
+    row_number = models.PositiveIntegerField(help_text="Line of the file (CSV: header is 1).")
+    field = models.CharField(max_length=120, blank=True, help_text="The source column.")
+    reason = models.TextField()
+    raw = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["import_run", "row_number"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="quarantinedrow_reason_required")
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number} {self.field}: {self.reason}"
+
+
+class BlockingKey(models.Model):
+    """One blocking key of a source record under one rule.
+
+    Records that share a (rule, key) are compared; matching one new record is
+    an index lookup on (rule, key). Derived data, rebuilt when the record changes.
+    """
+
+    record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="blocking_keys")
+    rule = models.CharField(max_length=24)
+    key = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["rule", "key"], name="blockingkey_lookup")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "rule", "key"], name="blockingkey_unique_per_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule}={self.key} ({self.record_id})"
+
+
+class MatchModel(models.Model):
+    """A version of the Fellegi-Sunter parameters: m and u per field and level.
+
+    ``params`` is ``{"prior": float, "fields": {field: {"m": {level: p},
+    "u": {level: p}}}}``. The highest version is in force; older ones stay so
+    that every decision can name the model it was made with.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    method = models.CharField(max_length=12, choices=ModelMethod.choices)
+    params = models.JSONField()
+    trained_at = models.DateTimeField(default=timezone.now)
+    training_pairs = models.PositiveIntegerField(default=0)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"match model v{self.version} ({self.method})"
+
+
+class MatchCandidate(TimeStampedModel):
+    """Two customers that may be one person, with the score and its explanation.
+
+    The pair is ordered (``customer_a`` has the lower id) so that one open
+    candidate exists per pair. ``explanation`` is the weight waterfall a
+    steward reads: ``[{"field", "level", "weight", "left", "right"}]``.
+    """
+
+    record = models.ForeignKey(
+        SourceRecord,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The record whose arrival or change proposed the pair.",
+    )
+    customer_a = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    customer_b = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    probability = models.FloatField()
+    match_weight = models.FloatField()
+    explanation = models.JSONField(default=list, blank=True)
+    model_version = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=12, choices=CandidateStatus.choices, default=CandidateStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-probability", "id"]
+        indexes = [models.Index(fields=["status", "-probability"], name="candidate_queue")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(customer_a__lt=F("customer_b")), name="candidate_pair_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=1),
+                name="candidate_probability_range",
+            ),
+            models.UniqueConstraint(
+                fields=["customer_a", "customer_b"],
+                condition=Q(status__in=OPEN_CANDIDATE_STATUSES),
+                name="candidate_one_open_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_a_id}~{self.customer_b_id} p={self.probability:.3f} ({self.status})"
+
+
+class NotAMatch(models.Model):
+    """Two source records a steward said are different people: never proposed again."""
+
+    record_a = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    record_b = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(record_a__lt=F("record_b")), name="notamatch_pair_ordered"
+            ),
+            models.UniqueConstraint(fields=["record_a", "record_b"], name="notamatch_unique_pair"),
+        ]
+        indexes = [models.Index(fields=["record_b"], name="notamatch_record_b")]
+
+    def __str__(self) -> str:
+        return f"{self.record_a_id} is not {self.record_b_id}"
+
+
+class MergeEvent(models.Model):
+    """One merge of ``merged`` into ``survivor``: who or what decided, why, and
+    a snapshot of both customers and of the merged customer's rows from which
+    ``customer_unmerge`` restores the state exactly."""
+
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_survived")
+    merged = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_undergone")
+    candidate = models.ForeignKey(
+        MatchCandidate, null=True, blank=True, on_delete=models.PROTECT, related_name="merges"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+    probability = models.FloatField(null=True, blank=True)
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    explanation = models.JSONField(default=list, blank=True)
+    snapshot = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    undone_label = models.CharField(max_length=200, blank=True)
+    undo_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(survivor=F("merged")), name="mergeevent_not_self"),
+            models.CheckConstraint(
+                condition=Q(actor__isnull=False) | ~Q(actor_label=""),
+                name="mergeevent_actor_required",
+            ),
+            models.UniqueConstraint(
+                fields=["merged"],
+                condition=Q(undone_at__isnull=True),
+                name="mergeevent_one_active_per_merged",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"merge {self.merged_id} into {self.survivor_id}"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
-from .models import Customer
+from .models import Customer, SourceRecord
 from .numbers import is_valid_customer_number
 
 # Merges chain (A into B, later B into C); a longer chain than this means
@@ -52,3 +54,36 @@ def customer_list(*, user: User | AnonymousUser) -> QuerySet[Customer]:
         accept_global_perms=False,
     )
     return customers.filter(Q(is_restricted=False) | Q(pk__in=granted.values("pk")))
+
+
+def source_record_identities() -> Iterator[tuple[str, str, str]]:
+    """(system code, source key, customer number) of every source record.
+
+    The contract by which matching quality is measured from outside: a record
+    of a merged-away customer reports the survivor's number (merges move
+    records, and any straggler is followed to its survivor); an unresolved
+    record reports an empty number.
+    """
+    survivors: dict[int, str] = {}
+
+    def survivor_number(customer: Customer) -> str:
+        if customer.merged_into_id is None:
+            return customer.customer_number
+        if customer.pk not in survivors:
+            resolved = customer_get_by_number(customer.customer_number)
+            survivors[customer.pk] = resolved.customer_number if resolved else ""
+        return survivors[customer.pk]
+
+    records = (
+        SourceRecord.objects.select_related("source_system", "customer")
+        .order_by("source_system__code", "source_key")
+        .only(
+            "source_key",
+            "source_system__code",
+            "customer__customer_number",
+            "customer__merged_into",
+        )
+    )
+    for record in records.iterator(chunk_size=5000):
+        number = survivor_number(record.customer) if record.customer is not None else ""
+        yield record.source_system.code, record.source_key, number

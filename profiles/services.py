@@ -125,3 +125,28 @@ def customer_update(
         customer_number=locked.customer_number,
     )
     return locked
+
+
+# --- identity resolution: one entry point for screens, API, tasks and commands -----
+
+from .identity.ingest import ImportRefused, source_records_import, source_records_import_file  # noqa: E402
+from .identity.matching import customer_golden_refresh, source_record_match  # noqa: E402
+from .identity.merge import customer_merge, customer_unmerge  # noqa: E402
+from .identity.review import candidate_decide, candidate_undo  # noqa: E402
+from .identity.sources import source_declaration_load  # noqa: E402
+
+__all__ = [
+    "CUSTOMER_IDENTITY_FIELDS",
+    "ImportRefused",
+    "candidate_decide",
+    "candidate_undo",
+    "customer_create",
+    "customer_golden_refresh",
+    "customer_merge",
+    "customer_unmerge",
+    "customer_update",
+    "source_declaration_load",
+    "source_record_match",
+    "source_records_import",
+    "source_records_import_file",
+]

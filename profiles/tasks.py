@@ -1,7 +1,46 @@
 """Celery tasks of the profiles app.
 
-None yet. Tasks here stay thin: they take ids, load by primary key, return
-when the row is gone or already done, and call this app's services; they are
-enqueued with ``customer360.services.on_commit_delay`` so they never run
-before the transaction that asked for them commits.
+Tasks stay thin: they take ids, load by primary key, return when the row is
+gone or already done, and call this app's services; they are enqueued with
+``customer360.services.on_commit_delay`` so they never run before the
+transaction that asked for them commits. Only transient database errors
+(deadlock, serialization failure, a locked SQLite file) are retried, with
+exponential backoff.
 """
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from .identity.matching import source_record_match
+from .identity.review import candidate_merge_auto
+
+
+@shared_task(
+    name="profiles.source_records_match",
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=8,
+)
+def source_records_match(record_ids: list[int]) -> None:
+    """Match new or changed source records; each one already resolved is skipped."""
+    for record_id in record_ids:
+        source_record_match(record_id=record_id)
+
+
+@shared_task(
+    name="profiles.customer_merge",
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=8,
+)
+def customer_merge_task(candidate_id: int) -> None:
+    """Merge an auto-merge candidate; a no-op when it was decided or merged already."""
+    candidate_merge_auto(candidate_id=candidate_id)

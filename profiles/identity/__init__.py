@@ -1,0 +1,2 @@
+"""Identity resolution: source declarations, ingest, normalization, blocking,
+probabilistic matching, merging and unmerging."""
