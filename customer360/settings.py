@@ -276,6 +276,17 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Scheduled work (``celery -A customer360 beat``): the privacy checks (resuming
+# an unfinished run) and the retention periods once a day each; committee
+# votes past their deadline closed every five minutes.
+CELERY_BEAT_SCHEDULE = {
+    "governance-close-due-decisions": {
+        "task": "governance.decisions_close_due",
+        "schedule": 300.0,
+    },
+    "consent-privacy-checks": {"task": "consent.privacy_checks_run", "schedule": 24 * 3600.0},
+    "consent-retention": {"task": "consent.retention_apply", "schedule": 24 * 3600.0},
+}
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

@@ -17,8 +17,27 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from consent.choices import CaptureMethod, ConsentStatus, LegalBasis, RequestKind
-from consent.models import Channel, ConsentRecord, DataSubjectRequest, PrivacyNotice, Purpose
+from consent.choices import (
+    CaptureMethod,
+    ConsentStatus,
+    ExportKind,
+    LegalBasis,
+    PrivacyCheck,
+    RequestKind,
+    Severity,
+)
+from consent.models import (
+    Channel,
+    ConsentRecord,
+    DataSubjectExport,
+    DataSubjectRequest,
+    PrivacyCheckRun,
+    PrivacyFinding,
+    PrivacyNotice,
+    ProcessingRestriction,
+    Purpose,
+    RetentionRun,
+)
 from customer360.choices import ActorChannel, AuditEventType
 from customer360.models import AuditEvent
 from governance.choices import (
@@ -39,6 +58,9 @@ from governance.models import (
     FieldDefinition,
     Lens,
     LifecycleDefinition,
+    MatchingConfiguration,
+    PriorityInteraction,
+    QuorumRule,
     Silo,
     SourceFieldMapping,
     SourceSystem,
@@ -55,16 +77,25 @@ from profiles.choices import (
     LineOfBusiness,
     RelationshipKind,
 )
+from profiles.identity.choices import ImportFormat, ImportStatus, ModelMethod
 from profiles.models import (
+    BlockingKey,
     Case,
     Customer,
     Flag,
     Holding,
     Household,
     HouseholdMembership,
+    ImportRun,
     Interaction,
+    MatchCandidate,
+    MatchModel,
+    MergeEvent,
+    NotAMatch,
     OutboundAction,
+    QuarantinedRow,
     Relationship,
+    SourceFormat,
     SourceRecord,
 )
 from profiles.numbers import format_customer_number
@@ -406,6 +437,178 @@ class DataSubjectRequestFactory(DjangoModelFactory):
     received_via = factory.SubFactory(ChannelFactory, code="email")
     received_at = factory.LazyFunction(NOW)
     due_at = factory.LazyAttribute(lambda r: r.received_at + datetime.timedelta(days=30))
+
+
+# --- governance: quorum, matching configuration, priority interactions --------
+
+
+class QuorumRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = QuorumRule
+
+    code = factory.Sequence(lambda n: f"quorum-{n}")
+    version = 1
+    status = GovernanceStatus.DRAFT
+
+
+class MatchingConfigurationFactory(DjangoModelFactory):
+    class Meta:
+        model = MatchingConfiguration
+
+    code = factory.Sequence(lambda n: f"matching-{n}")
+    auto_merge_threshold = Decimal("0.950")
+    review_threshold = Decimal("0.700")
+    version = 1
+    status = GovernanceStatus.DRAFT
+
+
+class PriorityInteractionFactory(DjangoModelFactory):
+    class Meta:
+        model = PriorityInteraction
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"priority-{n}")
+    name = factory.LazyAttribute(lambda p: p.code.title())
+    interaction_kind = InteractionKind.COMPLAINT
+    rank = factory.Sequence(lambda n: n + 1)
+    version = 1
+    status = GovernanceStatus.DRAFT
+
+
+# --- profiles: identity resolution --------------------------------------------
+
+
+class SourceFormatFactory(DjangoModelFactory):
+    class Meta:
+        model = SourceFormat
+
+    source_system = factory.SubFactory(SourceSystemFactory)
+    key_column = "customer_id"
+
+
+class ImportRunFactory(DjangoModelFactory):
+    class Meta:
+        model = ImportRun
+
+    source_system = factory.SubFactory(SourceSystemFactory)
+    file_name = factory.Sequence(lambda n: f"import-{n}.csv")
+    file_format = ImportFormat.CSV
+    actor_label = "test"
+    status = ImportStatus.DONE
+    finished_at = factory.LazyFunction(NOW)
+
+
+class QuarantinedRowFactory(DjangoModelFactory):
+    class Meta:
+        model = QuarantinedRow
+
+    import_run = factory.SubFactory(ImportRunFactory)
+    row_number = factory.Sequence(lambda n: n + 2)
+    field = "dob"
+    reason = "not a date in the format %d/%m/%Y"
+    raw = factory.LazyFunction(lambda: {"customer_id": "R-1", "dob": "31/02/1980"})
+
+
+class BlockingKeyFactory(DjangoModelFactory):
+    class Meta:
+        model = BlockingKey
+
+    record = factory.SubFactory(SourceRecordFactory)
+    rule = "email"
+    key = factory.Sequence(lambda n: f"person{n}@example.org")
+
+
+class MatchModelFactory(DjangoModelFactory):
+    class Meta:
+        model = MatchModel
+
+    version = factory.Sequence(lambda n: 1000 + n)
+    method = ModelMethod.CONFIGURED
+    params = factory.LazyFunction(lambda: {"prior": 0.001, "fields": {}})
+
+
+class MatchCandidateFactory(DjangoModelFactory):
+    """A pending pair; ``customer_a`` gets the lower id as the constraint wants."""
+
+    class Meta:
+        model = MatchCandidate
+
+    customer_a = factory.SubFactory(CustomerFactory)
+    customer_b = factory.SubFactory(CustomerFactory)
+    probability = 0.9
+    match_weight = 8.5
+    model_version = 1
+
+
+class NotAMatchFactory(DjangoModelFactory):
+    class Meta:
+        model = NotAMatch
+
+    record_a = factory.SubFactory(SourceRecordFactory)
+    record_b = factory.SubFactory(SourceRecordFactory)
+    actor_label = "test"
+    reason = "Twins: same address, different people."
+
+
+class MergeEventFactory(DjangoModelFactory):
+    class Meta:
+        model = MergeEvent
+
+    survivor = factory.SubFactory(CustomerFactory)
+    merged = factory.SubFactory(CustomerFactory)
+    actor_label = "rule:auto-merge v1"
+    reason = "Automatic merge above the upper threshold."
+    snapshot = factory.LazyFunction(lambda: {"survivor": {}, "merged": {}, "rows": {}})
+
+
+# --- consent: restrictions, exports, retention and privacy-check runs --------
+
+
+class ProcessingRestrictionFactory(DjangoModelFactory):
+    class Meta:
+        model = ProcessingRestriction
+
+    customer = factory.SubFactory(CustomerFactory)
+    active_from = factory.LazyFunction(timezone.now)
+    reason = "Accuracy contested"
+
+
+class DataSubjectExportFactory(DjangoModelFactory):
+    class Meta:
+        model = DataSubjectExport
+
+    request = factory.SubFactory(DataSubjectRequestFactory)
+    kind = ExportKind.ACCESS
+    data = factory.LazyFunction(lambda: {"customers": []})
+    summary = "Nothing held."
+
+
+class RetentionRunFactory(DjangoModelFactory):
+    class Meta:
+        model = RetentionRun
+
+    dry_run = True
+    as_of = factory.LazyFunction(timezone.now)
+    triggered_by = "test"
+
+
+class PrivacyCheckRunFactory(DjangoModelFactory):
+    class Meta:
+        model = PrivacyCheckRun
+
+    as_of = factory.LazyFunction(timezone.now)
+    triggered_by = "test"
+
+
+class PrivacyFindingFactory(DjangoModelFactory):
+    class Meta:
+        model = PrivacyFinding
+
+    run = factory.SubFactory(PrivacyCheckRunFactory)
+    check_code = PrivacyCheck.DSR_AT_RISK
+    severity = Severity.WARNING
+    subject = factory.Sequence(lambda n: f"DSR-{n}")
+    count = 1
 
 
 # --- customer360 --------------------------------------------------------------
