@@ -65,10 +65,8 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Admin for rows nobody edits by hand: viewable with the view permission only."""
-
-    actions = None
+class ReadOnlyMixin:
+    """No add, change or delete through the admin, for anyone: view only."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -78,6 +76,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Admin for rows nobody edits by hand: viewable with the view permission only."""
+
+    actions = None
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    """An inline that lists related rows without offering to edit them."""
+
+    extra = 0
 
 
 @admin.register(AuditEvent)

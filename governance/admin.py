@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from customer360.admin import REASON_FIELD, HistoryAdmin, admin_actor
+from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyInline, admin_actor
 
 from . import charts
 from .choices import DecisionStatus, GovernanceStatus
@@ -375,20 +375,10 @@ class ContactRuleAdmin(GovernedAdmin):
     autocomplete_fields = ["channel"]
 
 
-class VoteInline(admin.TabularInline):
+class VoteInline(ReadOnlyInline):
     model = Vote
-    extra = 0
     fields = ["member", "silo", "choice", "comment", "created_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(QuorumRule)

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyAdmin, admin_actor
+from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyAdmin, ReadOnlyInline, admin_actor
 
 from .forms import CustomerAdminForm
 from .models import (
@@ -111,19 +111,9 @@ class SourceRecordAdmin(HistoryAdmin):
         return False
 
 
-class HouseholdMembershipInline(admin.TabularInline):
+class HouseholdMembershipInline(ReadOnlyInline):
     model = HouseholdMembership
     raw_id_fields = ["customer"]
-    extra = 0
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Household)

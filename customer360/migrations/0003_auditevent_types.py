@@ -4,15 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customer360', '0002_auditevent_append_only'),
+        ("customer360", "0002_auditevent_append_only"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='event_type',
-            field=models.CharField(choices=[('customer.created', 'Customer created'), ('customer.updated', 'Customer updated'), ('customer.merged', 'Customers merged'), ('customer.unmerged', 'Customers unmerged'), ('consent.recorded', 'Consent recorded'), ('consent.withdrawn', 'Consent withdrawn'), ('field.proposed', 'Field definition proposed'), ('field.approved', 'Field definition approved'), ('field.changed', 'Field definition changed'), ('decision.proposed', 'Collection decision proposed'), ('decision.decided', 'Collection decision decided'), ('vote.cast', 'Vote cast'), ('mapping.approved', 'Source field mapping approved'), ('governed.proposed', 'Governed item proposed'), ('governed.approved', 'Governed item approved'), ('governed.rejected', 'Governed item version rejected'), ('governed.deprecated', 'Governed item deprecated'), ('decision.voting_opened', 'Collection decision opened for voting'), ('dsr.received', 'Data-subject request received'), ('consent.merged', 'Consent merged (most restrictive wins)'), ('consent.unmerged', 'Consent split back at unmerge'), ('dsr.assigned', 'Data-subject request assigned'), ('dsr.identity_verified', 'Data-subject identity verified'), ('dsr.extended', 'Data-subject request deadline extended'), ('dsr.fulfilment_started', 'Data-subject request fulfilment started'), ('dsr.completed', 'Data-subject request completed'), ('dsr.rejected', 'Data-subject request rejected'), ('customer.erased', "Customer's personal data erased"), ('processing.restricted', 'Processing restricted'), ('processing.lifted', 'Processing restriction lifted'), ('retention.applied', 'Retention periods applied'), ('demo.seeded', 'Demo data seeded'), ('source.declared', 'Source system declared from a file'), ('records.imported', 'Source records imported'), ('customer.match_decided', 'Duplicate match decided by a steward')], max_length=64),
+            model_name="auditevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("customer.created", "Customer created"),
+                    ("customer.updated", "Customer updated"),
+                    ("customer.merged", "Customers merged"),
+                    ("customer.unmerged", "Customers unmerged"),
+                    ("consent.recorded", "Consent recorded"),
+                    ("consent.withdrawn", "Consent withdrawn"),
+                    ("field.proposed", "Field definition proposed"),
+                    ("field.approved", "Field definition approved"),
+                    ("field.changed", "Field definition changed"),
+                    ("decision.proposed", "Collection decision proposed"),
+                    ("decision.decided", "Collection decision decided"),
+                    ("vote.cast", "Vote cast"),
+                    ("mapping.approved", "Source field mapping approved"),
+                    ("governed.proposed", "Governed item proposed"),
+                    ("governed.approved", "Governed item approved"),
+                    ("governed.rejected", "Governed item version rejected"),
+                    ("governed.deprecated", "Governed item deprecated"),
+                    ("decision.voting_opened", "Collection decision opened for voting"),
+                    ("dsr.received", "Data-subject request received"),
+                    ("consent.merged", "Consent merged (most restrictive wins)"),
+                    ("consent.unmerged", "Consent split back at unmerge"),
+                    ("dsr.assigned", "Data-subject request assigned"),
+                    ("dsr.identity_verified", "Data-subject identity verified"),
+                    ("dsr.extended", "Data-subject request deadline extended"),
+                    ("dsr.fulfilment_started", "Data-subject request fulfilment started"),
+                    ("dsr.completed", "Data-subject request completed"),
+                    ("dsr.rejected", "Data-subject request rejected"),
+                    ("customer.erased", "Customer's personal data erased"),
+                    ("processing.restricted", "Processing restricted"),
+                    ("processing.lifted", "Processing restriction lifted"),
+                    ("retention.applied", "Retention periods applied"),
+                    ("demo.seeded", "Demo data seeded"),
+                    ("source.declared", "Source system declared from a file"),
+                    ("records.imported", "Source records imported"),
+                    ("customer.match_decided", "Duplicate match decided by a steward"),
+                ],
+                max_length=64,
+            ),
         ),
     ]
