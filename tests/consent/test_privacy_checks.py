@@ -196,7 +196,8 @@ def test_command_resumes_or_starts(world: dict[str, Any]) -> None:
 
 def test_beat_schedules_the_checks_and_retention() -> None:
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"consent.privacy_checks_run", "consent.retention_apply"}
+    assert {"consent.privacy_checks_run", "consent.retention_apply"} <= scheduled
+    # Every scheduled name, of any app, is a task the worker knows.
     celery_app.loader.import_default_modules()
     assert scheduled <= set(celery_app.tasks)
 
