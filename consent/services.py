@@ -29,13 +29,13 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 from oauth2_provider.models import AbstractApplication
-from simple_history.utils import bulk_update_with_history
 
 from customer360.choices import AuditEventType
 from customer360.models import AuditEvent
 from customer360.services import (
     Actor,
     audit_event_record,
+    model_bulk_update,
     model_save,
     number_allocate,
     on_commit_delay,
@@ -1037,19 +1037,18 @@ def _fulfil_erasure(request: DataSubjectRequest, actor: Actor) -> str:
         for name, value in ERASED_CUSTOMER_VALUES.items():
             setattr(customer, name, value)
         model_save(customer, actor=actor, reason=reason)
-    history = {"default_user": actor.user, "default_change_reason": reason}
     records = list(SourceRecord.objects.filter(customer_id__in=ids))
     for record in records:
         record.raw, record.normalized = {}, {}
-    bulk_update_with_history(records, SourceRecord, ["raw", "normalized"], **history)
+    model_bulk_update(records, fields=["raw", "normalized"], actor=actor, reason=reason)
     interactions = list(Interaction.objects.filter(customer_id__in=ids).exclude(summary=""))
     for interaction in interactions:
         interaction.summary = ""
-    bulk_update_with_history(interactions, Interaction, ["summary"], **history)
+    model_bulk_update(interactions, fields=["summary"], actor=actor, reason=reason)
     cases = list(Case.objects.filter(customer_id__in=ids))
     for case in cases:
         case.subject, case.description = ERASED_TEXT, ""
-    bulk_update_with_history(cases, Case, ["subject", "description"], **history)
+    model_bulk_update(cases, fields=["subject", "description"], actor=actor, reason=reason)
     consents = list(
         ConsentRecord.objects.filter(customer_id__in=ids).filter(
             Q(ip_address__isnull=False) | ~Q(user_agent="")
@@ -1057,7 +1056,7 @@ def _fulfil_erasure(request: DataSubjectRequest, actor: Actor) -> str:
     )
     for consent in consents:
         consent.ip_address, consent.user_agent = None, ""
-    bulk_update_with_history(consents, ConsentRecord, ["ip_address", "user_agent"], **history)
+    model_bulk_update(consents, fields=["ip_address", "user_agent"], actor=actor, reason=reason)
     # Row history keeps earlier values: scrub them too, or erasure is a pretence.
     Customer.history.model.objects.filter(id__in=ids).update(**ERASED_CUSTOMER_VALUES)  # type: ignore[attr-defined]
     SourceRecord.history.model.objects.filter(id__in=[r.pk for r in records]).update(  # type: ignore[attr-defined]
@@ -1288,9 +1287,7 @@ def retention_apply(
                     if not rows:
                         break
                     fields = target.apply(rows)
-                    bulk_update_with_history(
-                        rows, model, fields, default_user=actor.user, default_change_reason=reason
-                    )
+                    model_bulk_update(rows, fields=fields, actor=actor, reason=reason)
                     _scrub_history(model, rows, fields)
                     changed += len(rows)
             report.append(

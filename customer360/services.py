@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from simple_history.utils import bulk_update_with_history
 
 from .choices import ActorChannel, AuditEventType
 from .middleware import current_request_id
@@ -63,6 +64,22 @@ def model_save[M: models.Model](
     instance._change_reason = change_reason(actor, reason)  # type: ignore[attr-defined]
     instance.save()
     return instance
+
+
+def model_bulk_update[M: models.Model](
+    rows: list[M], *, fields: list[str], actor: Actor, reason: str
+) -> None:
+    """Save ``fields`` of many rows of one model in a few queries, each with its
+    history row carrying actor and reason, as ``model_save`` does for one."""
+    if not rows:
+        return
+    bulk_update_with_history(
+        rows,
+        type(rows[0]),
+        fields,
+        default_user=actor.user,
+        default_change_reason=change_reason(actor, reason),
+    )
 
 
 def audit_event_record(

@@ -50,20 +50,7 @@ class FieldDefinitionAdminForm(GovernedItemForm):
 
     class Meta:
         model = FieldDefinition
-        fields = [
-            "canonical_name",
-            "label",
-            "description",
-            "examples",
-            "data_type",
-            "validation_rule",
-            "validation_pattern",
-            "sensitivity",
-            "owning_silo",
-            "purposes",
-            "retention_days",
-            "survivorship_rule",
-        ]
+        fields = ["canonical_name", *FieldDefinition.CONTENT_FIELDS]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -216,6 +216,22 @@ class FieldDefinition(GovernedVersion):
 
     history = HistoricalRecords(m2m_fields=[purposes])
 
+    # What a version says about the field (beside its name and workflow state):
+    # the admin form edits these, the API shows them.
+    CONTENT_FIELDS = (
+        "label",
+        "description",
+        "examples",
+        "data_type",
+        "validation_rule",
+        "validation_pattern",
+        "sensitivity",
+        "owning_silo",
+        "purposes",
+        "retention_days",
+        "survivorship_rule",
+    )
+
     class Meta:
         ordering = ["canonical_name", "-version"]
         constraints = [

@@ -42,9 +42,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-
 from governance.choices import Transform
+
+from .identity.normalize import normalize_phone
 
 if TYPE_CHECKING:
     from governance.models import SourceFieldMapping
@@ -130,13 +130,7 @@ def transform_phone_region(value: str, args: Mapping[str, Any], raw: Mapping[str
     region = args.get("region")
     if not region:
         raise ValueError("phone_region needs a 'region' argument")
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"{value!r} is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{value!r} is not a valid phone number for region {region}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return normalize_phone(value, region)
 
 
 TRANSFORMS: dict[str, TransformFunction] = {

@@ -60,23 +60,38 @@ def _audit_value(value: object) -> Any:
 
 
 @transaction.atomic
-def customer_create(*, actor: Actor, reason: str, **identity: Any) -> Customer:
+def customer_create(
+    *,
+    actor: Actor,
+    reason: str,
+    lineage: dict[str, int] | None = None,
+    source_record_id: int | None = None,
+    **identity: Any,
+) -> Customer:
     """Create a golden customer under a freshly allocated customer number.
 
     ``identity`` holds identity fields only (see ``CUSTOMER_IDENTITY_FIELDS``);
     anything else is refused with a ``ValidationError`` naming the field. The
     audit event lists the fields set, not their values: the row history
-    already holds the values.
+    already holds the values. A customer derived from a source record (identity
+    resolution) passes its ``lineage`` and the record's id, which the event names.
     """
     _check_identity_fields(set(identity))
-    customer = Customer(customer_number=customer_numbers_allocate(1)[0], **identity)
+    customer = Customer(
+        customer_number=customer_numbers_allocate(1)[0], lineage=lineage or {}, **identity
+    )
     model_save(customer, actor=actor, reason=reason)
+    new: dict[str, Any] = {
+        "fields": sorted(name for name, value in identity.items() if value not in ("", None))
+    }
+    if source_record_id is not None:
+        new["source_record"] = source_record_id
     audit_event_record(
         event_type=AuditEventType.CUSTOMER_CREATED,
         actor=actor,
         subject=customer,
         reason=reason,
-        new={"fields": sorted(name for name, value in identity.items() if value not in ("", None))},
+        new=new,
         customer_number=customer.customer_number,
     )
     return customer

@@ -19,17 +19,7 @@ class FieldDefinitionSerializer(serializers.ModelSerializer[FieldDefinition]):
             "canonical_name",
             "version",
             "status",
-            "label",
-            "description",
-            "examples",
-            "data_type",
-            "validation_rule",
-            "validation_pattern",
-            "sensitivity",
-            "owning_silo",
-            "purposes",
-            "retention_days",
-            "survivorship_rule",
+            *FieldDefinition.CONTENT_FIELDS,
             "approved_at",
         ]
         read_only_fields = fields

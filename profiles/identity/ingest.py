@@ -35,10 +35,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from customer360.choices import AuditEventType
-from customer360.services import Actor, audit_event_record, change_reason, on_commit_delay
+from customer360.services import (
+    Actor,
+    audit_event_record,
+    change_reason,
+    model_bulk_update,
+    on_commit_delay,
+)
 from governance.models import SourceFieldMapping, SourceSystem
 
 from ..mapping import FieldMapping, MappingError, apply_mappings
@@ -332,12 +338,18 @@ def _write_batch(
             new, SourceRecord, default_user=actor.user, default_change_reason=why
         )
     if changed:
-        bulk_update_with_history(
+        model_bulk_update(
             changed,
-            SourceRecord,
-            ["raw", "normalized", "payload_hash", "received_at", "import_run", "resolved_at"],
-            default_user=actor.user,
-            default_change_reason=why,
+            fields=[
+                "raw",
+                "normalized",
+                "payload_hash",
+                "received_at",
+                "import_run",
+                "resolved_at",
+            ],
+            actor=actor,
+            reason=reason,
         )
     if quarantined:
         QuarantinedRow.objects.bulk_create(quarantined)

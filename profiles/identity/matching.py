@@ -27,11 +27,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customer360.choices import ActorChannel, AuditEventType
-from customer360.services import Actor, audit_event_record, model_save, on_commit_delay
+from customer360.choices import ActorChannel
+from customer360.services import Actor, model_save, on_commit_delay
 
 from ..models import BlockingKey, Customer, MatchCandidate, MatchModel, NotAMatch, SourceRecord
-from ..numbers import customer_numbers_allocate
 from .blocking import MAX_BLOCK_SIZE, blocking_keys
 from .choices import OPEN_CANDIDATE_STATUSES, ModelMethod
 from .config import MatchSettings, match_settings
@@ -209,18 +208,13 @@ def customer_golden_refresh(*, customer: Customer, actor: Actor, reason: str) ->
 
 def customer_create_from_record(*, record: SourceRecord, actor: Actor, reason: str) -> Customer:
     """A new golden customer derived from one source record."""
+    # Imported here: profiles.services re-exports this module's services.
+    from ..services import customer_create
+
     values, lineage = survive([record], survivorship_rules())
-    customer = Customer(customer_number=customer_numbers_allocate(1)[0], lineage=lineage, **values)
-    model_save(customer, actor=actor, reason=reason)
-    audit_event_record(
-        event_type=AuditEventType.CUSTOMER_CREATED,
-        actor=actor,
-        subject=customer,
-        reason=reason,
-        new={"fields": sorted(lineage), "source_record": record.pk},
-        customer_number=customer.customer_number,
+    return customer_create(
+        actor=actor, reason=reason, lineage=lineage, source_record_id=record.pk, **values
     )
-    return customer
 
 
 # --- candidates -------------------------------------------------------------------------

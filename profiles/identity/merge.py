@@ -27,10 +27,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from customer360.choices import AuditEventType
-from customer360.services import Actor, audit_event_record, change_reason, model_save
+from customer360.services import (
+    Actor,
+    audit_event_record,
+    model_bulk_update,
+    model_save,
+)
 
 from ..choices import LifecycleStatus
 from ..models import (
@@ -100,36 +104,18 @@ def _lock_pair(first: Customer, second: Customer) -> tuple[Customer, Customer]:
     return locked[first.pk], locked[second.pk]
 
 
-def _repoint(
-    rows: list[Any], model: type[models.Model], field: str, to: Customer, actor: Actor, reason: str
-) -> None:
-    if not rows:
-        return
+def _repoint(rows: list[Any], field: str, to: Customer, actor: Actor, reason: str) -> None:
     for row in rows:
         setattr(row, field, to)
-    bulk_update_with_history(
-        rows,
-        model,
-        [field],
-        default_user=actor.user,
-        default_change_reason=change_reason(actor, reason),
-    )
+    model_bulk_update(rows, fields=[field], actor=actor, reason=reason)
 
 
-def _end_rows(rows: list[Any], model: type[models.Model], actor: Actor, reason: str) -> None:
+def _end_rows(rows: list[Any], actor: Actor, reason: str) -> None:
     """End current rows that would clash once re-pointed (valid_to: today)."""
-    if not rows:
-        return
     today = timezone.localdate()
     for row in rows:
         row.valid_to = max(today, row.valid_from)
-    bulk_update_with_history(
-        rows,
-        model,
-        ["valid_to"],
-        default_user=actor.user,
-        default_change_reason=change_reason(actor, reason),
-    )
+    model_bulk_update(rows, fields=["valid_to"], actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -239,8 +225,8 @@ def customer_merge(
     event.full_clean(exclude=["survivor", "merged", "candidate", "actor", "undone_by"])
     event.save()
 
-    _end_rows(clashing_relationships, Relationship, actor, reason)
-    _end_rows(clashing_memberships, HouseholdMembership, actor, reason)
+    _end_rows(clashing_relationships, actor, reason)
+    _end_rows(clashing_memberships, actor, reason)
     self_links = {
         r.pk
         for r in clashing_relationships
@@ -252,7 +238,7 @@ def customer_merge(
                 pk__in=self_links if model is Relationship else []
             )
         )
-        _repoint(moving, model, field, survivor, actor, reason)
+        _repoint(moving, field, survivor, actor, reason)
     Flag.objects.filter(customer=merged).exclude(kind__in=survivor_kinds).update(customer=survivor)
     Flag.objects.filter(customer=merged).delete()  # derived: the survivor's own flag stands
 
@@ -333,7 +319,7 @@ def customer_unmerge(*, merge_event: MergeEvent, actor: Actor, reason: str) -> M
         elif model in BY_SOURCE_RECORD:
             condition |= models.Q(source_record_id__in=merged_records)
         moving = list(model._default_manager.filter(condition, **{field: survivor}))
-        _repoint(moving, model, field, split_off, actor, reason)
+        _repoint(moving, field, split_off, actor, reason)
     for name, model in (
         ("relationship", Relationship),
         ("householdmembership", HouseholdMembership),
@@ -343,14 +329,7 @@ def customer_unmerge(*, merge_event: MergeEvent, actor: Actor, reason: str) -> M
         for row in rows:
             value = ended[str(row.pk)]
             row.valid_to = datetime.date.fromisoformat(value) if value else None
-        if rows:
-            bulk_update_with_history(
-                rows,
-                model,
-                ["valid_to"],
-                default_user=actor.user,
-                default_change_reason=change_reason(actor, reason),
-            )
+        model_bulk_update(rows, fields=["valid_to"], actor=actor, reason=reason)
     for flag in snapshot["flags"]:
         values = {name: flag[name] for name in FLAG_FIELDS}
         values["computed_at"] = datetime.datetime.fromisoformat(values["computed_at"])

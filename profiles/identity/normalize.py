@@ -102,7 +102,7 @@ def normalize_phone(text: str, region: str = DEFAULT_PHONE_REGION) -> str:
     except phonenumbers.NumberParseException:
         raise ValueError(f"{text!r} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{text!r} is not a valid phone number")
+        raise ValueError(f"{text!r} is not a valid phone number for region {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -337,23 +337,23 @@ def test_erasure_is_all_or_nothing(
     request = _verified(RequestKind.ERASURE, person["survivor"], officer_actor)
     from consent import services
 
-    real = services.bulk_update_with_history
+    real = services.model_bulk_update
     calls = {"n": 0}
 
-    def failing(objs: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+    def failing(rows: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
-        if model is Case:
+        if rows and type(rows[0]) is Case:
             raise RuntimeError("worker lost")
-        return real(objs, model, *args, **kwargs)
+        return real(rows, **kwargs)
 
     with (
-        mock.patch.object(services, "bulk_update_with_history", side_effect=failing),
+        mock.patch.object(services, "model_bulk_update", side_effect=failing),
         mock.patch("consent.tasks.dsr_fulfil_task.delay"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         dsr_fulfil(request=request, actor=officer_actor, reason="Go")
     with (
-        mock.patch.object(services, "bulk_update_with_history", side_effect=failing),
+        mock.patch.object(services, "model_bulk_update", side_effect=failing),
         pytest.raises(RuntimeError),
     ):
         dsr_fulfilment_run(request_id=request.pk)
