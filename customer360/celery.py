@@ -11,6 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer360.settings")
 app = Celery("customer360")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Packages inside an app that hold tasks of their own (their ``tasks`` module).
+app.autodiscover_tasks(["profiles.insights"])
 
 
 @app.on_after_configure.connect

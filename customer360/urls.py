@@ -9,6 +9,9 @@ from . import views
 
 api_v1 = [
     path("", include("profiles.api.urls")),
+    path("", include("consent.api.urls")),
+    path("", include("governance.api.urls")),
+    path("", include("customer360.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -17,6 +20,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("customers/", include("profiles.urls")),
+    path("privacy/", include("consent.urls")),
     path("admin/", admin.site.urls),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/v1/", include((api_v1, "v1"), namespace="v1")),

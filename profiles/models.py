@@ -789,3 +789,15 @@ class MergeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"merge {self.merged_id} into {self.survivor_id}"
+
+
+# --- identity resolution runs and householding (issue 3) -----------------------------------
+# (each issue adds its models directly below its own marker)
+
+
+# --- insights: flags, next best action, contact arbitration (issue 8) ----------------------
+# (each issue adds its models directly below its own marker)
+
+
+# --- agent screens: search and restricted access (issue 6) ---------------------------------
+# (each issue adds its models directly below its own marker)

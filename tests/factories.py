@@ -628,3 +628,19 @@ class AuditEventFactory(DjangoModelFactory):
 
     class Params:
         subject = factory.SubFactory(CustomerFactory)
+
+
+# --- identity resolution runs and householding (issue 3) -------------------------
+# (factories for this issue's models go directly below this marker)
+
+
+# --- insights (issue 8) ----------------------------------------------------------
+# (factories for this issue's models go directly below this marker)
+
+
+# --- agent screens (issue 6) -----------------------------------------------------
+# (factories for this issue's models go directly below this marker)
+
+
+# --- partner API (issue 7) -------------------------------------------------------
+# (factories for this issue's models go directly below this marker)

@@ -1,0 +1,1 @@
+"""The project's one REST API base layer, shared by every app's ``api`` package."""

@@ -1,0 +1,1 @@
+"""Insights: flags, next best action and cross-silo contact arbitration (issue 8)."""
