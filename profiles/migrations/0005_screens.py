@@ -1,0 +1,11 @@
+# Agent screens: search and restricted-profile access (issue 6).
+# Reserved so that work on several issues can proceed at once without two
+# leaf migrations in one app; the issue fills in its own operations here.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("profiles", "0004_insights")]
+
+    operations: list[migrations.operations.base.Operation] = []
