@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import ActorChannel
-from .models import AuditEvent, NumberSequence, WorkerHeartbeat
+from .models import AuditEvent, NumberSequence, OutboxEvent, WorkerHeartbeat
 from .services import Actor, model_save
 
 admin.site.site_header = "customer360 governance"
@@ -120,3 +120,14 @@ class NumberSequenceAdmin(ReadOnlyAdmin):
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["hostname", "token", "seen_at"]
     ordering = ["-seen_at"]
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    """Domain events announced to partner systems: append-only, so read-only."""
+
+    list_display = ["id", "occurred_at", "event_type", "customer_number"]
+    list_filter = ["event_type"]
+    search_fields = ["=customer_number", "=request_id"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False

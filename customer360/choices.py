@@ -66,3 +66,13 @@ class AuditEventType(models.TextChoices):
     HOUSEHOLDS_UPDATED = "households.updated", "Households updated"
     API_CLIENT_CHANGED = "api_client.changed", "API client changed"
     WEBHOOK_DEAD_LETTERED = "webhook.dead_lettered", "Webhook delivery dead-lettered"
+
+
+class DomainEventType(models.TextChoices):
+    """Domain events published to partner systems through the transactional outbox."""
+
+    CUSTOMER_MERGED = "customer.merged", "Customer merged"
+    CUSTOMER_UNMERGED = "customer.unmerged", "Customer unmerged"
+    CONSENT_CHANGED = "consent.changed", "Consent changed"
+    DSR_COMPLETED = "dsr.completed", "Data-subject request completed"
+    ACTION_BLOCKED = "action.blocked", "Outbound action blocked"

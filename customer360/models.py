@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from .choices import ActorChannel, AuditEventType
+from .choices import ActorChannel, AuditEventType, DomainEventType
 
 
 class TimeStampedModel(models.Model):
@@ -93,3 +93,26 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event written in the same transaction as the change it announces
+    (the transactional outbox): delivered afterwards to subscribed partner
+    clients by webhook, and readable from the polling feed in ``id`` order.
+
+    The payload carries identifiers and codes (customer numbers, purpose and
+    channel codes, action ids), never personal data. Append-only.
+    """
+
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    event_type = models.CharField(max_length=32, choices=DomainEventType.choices)
+    customer_number = models.CharField(max_length=16, blank=True, db_index=True)
+    payload = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["event_type", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.pk}"

@@ -17,9 +17,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from simple_history.utils import bulk_update_with_history
 
-from .choices import ActorChannel, AuditEventType
+from .choices import ActorChannel, AuditEventType, DomainEventType
 from .middleware import current_request_id
-from .models import AuditEvent, NumberSequence
+from .models import AuditEvent, NumberSequence, OutboxEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,28 @@ def audit_event_record(
         old=old or {},
         new=new or {},
         reason=reason,
+        request_id=current_request_id(),
+    )
+    event.full_clean()
+    event.save()
+    return event
+
+
+def event_publish(
+    *,
+    event_type: DomainEventType,
+    payload: dict[str, Any],
+    customer_number: str = "",
+) -> OutboxEvent:
+    """Append one domain event to the outbox; call inside the write's transaction,
+    so the event exists exactly when the change it announces was committed.
+
+    ``payload`` holds identifiers and codes only, never personal data.
+    """
+    event = OutboxEvent(
+        event_type=event_type,
+        customer_number=customer_number,
+        payload=payload,
         request_id=current_request_id(),
     )
     event.full_clean()

@@ -38,8 +38,8 @@ from consent.models import (
     Purpose,
     RetentionRun,
 )
-from customer360.choices import ActorChannel, AuditEventType
-from customer360.models import AuditEvent
+from customer360.choices import ActorChannel, AuditEventType, DomainEventType
+from customer360.models import AuditEvent, OutboxEvent
 from governance.choices import (
     CardSection,
     CommitteeRole,
@@ -644,3 +644,14 @@ class AuditEventFactory(DjangoModelFactory):
 
 # --- partner API (issue 7) -------------------------------------------------------
 # (factories for this issue's models go directly below this marker)
+
+
+class OutboxEventFactory(DjangoModelFactory):
+    class Meta:
+        model = OutboxEvent
+
+    event_type = DomainEventType.CONSENT_CHANGED
+    customer_number = factory.LazyFunction(lambda: CustomerFactory().customer_number)
+    payload = factory.LazyAttribute(
+        lambda e: {"customer_number": e.customer_number, "purpose": "marketing"}
+    )
