@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyAdmin, admin_actor
 
@@ -147,12 +148,45 @@ class DataSubjectRequestAdmin(HistoryAdmin):
         "identity_verified_by",
         "assigned_to",
         "progress",
+        "progress_report",
+        "attempts",
         "completed_at",
         "outcome",
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [] if obj is None else self.readonly_fields
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The task's claim and raw step list are shown as the progress report.
+        return ["progress_steps", "claimed_by", "claimed_at"]
+
+    @admin.display(description="Fulfilment steps")
+    def progress_report(self, obj: DataSubjectRequest) -> str:
+        """What the fulfilment task did so far, one line per step (counts only)."""
+        if not obj.progress_steps:
+            return "Not started."
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} {}{}</li>",
+                (
+                    (
+                        step.get("at", "")[:19].replace("T", " "),
+                        step["step"],
+                        _step_detail(step),
+                    )
+                    for step in obj.progress_steps
+                ),
+            ),
+        )
+
+
+def _step_detail(step: dict[str, Any]) -> str:
+    # Sorted: PostgreSQL's jsonb does not keep the keys' order.
+    detail = {k: step[k] for k in sorted(step) if k not in ("step", "at")}
+    return (": " + ", ".join(f"{k} {v}" for k, v in detail.items())) if detail else ""
 
 
 class PrivacyFindingInline(admin.TabularInline):

@@ -230,6 +230,11 @@ class ConsentRecord(models.Model):
         raise AppendOnlyError("the consent ledger is append-only: cannot delete")
 
 
+# Written by the fulfilment task with ``QuerySet.update`` as it goes; kept out
+# of the request's row history (see ``DataSubjectRequest.history``).
+FULFILMENT_STATE_FIELDS = ["progress", "progress_steps", "claimed_by", "claimed_at", "attempts"]
+
+
 class DataSubjectRequest(TimeStampedModel):
     """A person's request under data-protection law: access, rectification,
     erasure, restriction or portability, with its deadline and workflow."""
@@ -276,10 +281,22 @@ class DataSubjectRequest(TimeStampedModel):
     )
     details = models.TextField(blank=True)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    # What fulfilment did so far, step by step (identities found, each table
+    # planned or processed with its row count, failures): counts and table
+    # names only, never the data itself, so the admin can show it.
+    progress_steps = models.JSONField(default=list, blank=True)
+    # The fulfilment task that holds the request, claimed by compare-and-set
+    # so that two deliveries of the task never work on it at once.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    # Progress and the task's claim are operational state written while the
+    # task runs, not changes of the request: the status changes around them
+    # carry the history.
+    history = HistoricalRecords(excluded_fields=FULFILMENT_STATE_FIELDS)
 
     class Meta:
         ordering = ["due_at"]
@@ -294,6 +311,11 @@ class DataSubjectRequest(TimeStampedModel):
                 name="dsr_extension_later_with_reason",
             ),
             models.CheckConstraint(condition=Q(progress__lte=100), name="dsr_progress_range"),
+            models.CheckConstraint(
+                condition=Q(claimed_by="", claimed_at__isnull=True)
+                | (~Q(claimed_by="") & Q(claimed_at__isnull=False)),
+                name="dsr_claim_has_time",
+            ),
             models.CheckConstraint(
                 condition=~Q(status=RequestStatus.COMPLETED)
                 | (Q(completed_at__isnull=False) & Q(identity_verified_at__isnull=False)),

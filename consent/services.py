@@ -13,7 +13,9 @@ retention and the privacy checks.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,17 +26,19 @@ from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db import OperationalError, connection, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 from oauth2_provider.models import AbstractApplication
 
-from customer360.choices import AuditEventType
+from customer360.choices import AuditEventType, DomainEventType
 from customer360.models import AuditEvent
 from customer360.services import (
     Actor,
     audit_event_record,
+    event_publish,
     model_bulk_update,
     model_save,
     number_allocate,
@@ -49,6 +53,7 @@ from profiles.models import (
     Customer,
     Flag,
     Holding,
+    Household,
     HouseholdMembership,
     Interaction,
     OutboundAction,
@@ -130,6 +135,28 @@ def _lock_survivor(customer: Customer) -> Customer:
     return locked
 
 
+def _consent_changed_publish(record: ConsentRecord, customer_number: str) -> None:
+    """Announce a new statement in force to partners, inside the write's transaction.
+
+    Codes and dates only, never personal data. ``status`` is ``reset`` where
+    an unmerge left no statement in force.
+    """
+    event_publish(
+        event_type=DomainEventType.CONSENT_CHANGED,
+        customer_number=customer_number,
+        payload={
+            "customer_number": customer_number,
+            "purpose": record.purpose.code,
+            "channel": record.channel.code,
+            "status": record.status,
+            "effective_from": record.effective_from.isoformat(),
+            "effective_until": record.effective_until.isoformat()
+            if record.effective_until
+            else None,
+        },
+    )
+
+
 @transaction.atomic
 def consent_record(
     *,
@@ -162,7 +189,8 @@ def consent_record(
     customer merged into another (consent belongs on the survivor). The
     person acting is recorded as ``captured_by``; the audit event
     (consent.recorded, or consent.withdrawn for a withdrawal) holds the status
-    in force before and after.
+    in force before and after; a ``consent.changed`` domain event goes to the
+    outbox in the same transaction (codes and dates, no personal data).
     """
     purpose = _resolve_purpose(purpose)
     channel = _resolve_channel(channel)
@@ -225,6 +253,7 @@ def consent_record(
         },
         customer_number=locked.customer_number,
     )
+    _consent_changed_publish(record, locked.customer_number)
     return record
 
 
@@ -379,7 +408,10 @@ def _append_derived(
         double_opt_in=template.double_opt_in if template else DoubleOptIn.NOT_REQUIRED,
         reason=reason,
     )
-    return model_save(record, actor=actor, reason=reason)
+    model_save(record, actor=actor, reason=reason)
+    # Only called where the statement in force changes: partners hear of it.
+    _consent_changed_publish(record, customer.customer_number)
+    return record
 
 
 @transaction.atomic
@@ -909,67 +941,71 @@ def _dump(queryset: QuerySet[Any]) -> list[dict[str, Any]]:
     return json.loads(json.dumps(rows, cls=DjangoJSONEncoder))  # type: ignore[no-any-return]
 
 
-def _export_everything(identities: list[Customer]) -> dict[str, Any]:
+def _plain(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    return json.loads(json.dumps(list(rows), cls=DjangoJSONEncoder))  # type: ignore[no-any-return]
+
+
+Section = tuple[str, Callable[[], list[dict[str, Any]]]]
+
+
+def _export_everything(identities: list[Customer]) -> list[Section]:
+    """Every table that holds something about the person, as (name, reader)."""
     ids = [c.pk for c in identities]
     numbers = [c.customer_number for c in identities]
-    return {
-        "customers": _dump(Customer.objects.filter(pk__in=ids)),
-        "source_records": _dump(SourceRecord.objects.filter(customer_id__in=ids)),
-        "interactions": _dump(Interaction.objects.filter(customer_id__in=ids)),
-        "holdings": _dump(Holding.objects.filter(customer_id__in=ids)),
-        "cases": _dump(Case.objects.filter(customer_id__in=ids)),
-        "consents": _dump(ConsentRecord.objects.filter(customer_id__in=ids)),
-        "processing_restrictions": _dump(ProcessingRestriction.objects.filter(customer_id__in=ids)),
-        "household_memberships": _dump(HouseholdMembership.objects.filter(customer_id__in=ids)),
-        "relationships": _dump(
-            Relationship.objects.filter(Q(from_customer_id__in=ids) | Q(to_customer_id__in=ids))
+    querysets: dict[str, QuerySet[Any]] = {
+        "customers": Customer.objects.filter(pk__in=ids),
+        "source_records": SourceRecord.objects.filter(customer_id__in=ids),
+        "interactions": Interaction.objects.filter(customer_id__in=ids),
+        "holdings": Holding.objects.filter(customer_id__in=ids),
+        "cases": Case.objects.filter(customer_id__in=ids),
+        "consents": ConsentRecord.objects.filter(customer_id__in=ids),
+        "processing_restrictions": ProcessingRestriction.objects.filter(customer_id__in=ids),
+        "household_memberships": HouseholdMembership.objects.filter(customer_id__in=ids),
+        "relationships": Relationship.objects.filter(
+            Q(from_customer_id__in=ids) | Q(to_customer_id__in=ids)
         ),
-        "outbound_actions": _dump(OutboundAction.objects.filter(customer_id__in=ids)),
-        "flags": _dump(Flag.objects.filter(customer_id__in=ids)),
-        "data_subject_requests": _dump(DataSubjectRequest.objects.filter(customer_id__in=ids)),
-        "audit_events": _dump(AuditEvent.objects.filter(customer_number__in=numbers)),
+        "outbound_actions": OutboundAction.objects.filter(customer_id__in=ids),
+        "flags": Flag.objects.filter(customer_id__in=ids),
+        "data_subject_requests": DataSubjectRequest.objects.filter(customer_id__in=ids),
+        "audit_events": AuditEvent.objects.filter(customer_number__in=numbers),
     }
+    return [(name, functools.partial(_dump, queryset)) for name, queryset in querysets.items()]
 
 
-def _export_provided(identities: list[Customer]) -> dict[str, Any]:
+def _export_provided(identities: list[Customer]) -> list[Section]:
+    """What the person provided (portability), as (name, reader)."""
     ids = [c.pk for c in identities]
     fields = sorted(RECTIFIABLE_FIELDS)
-    return {
-        "customers": json.loads(
-            json.dumps(
-                list(Customer.objects.filter(pk__in=ids).order_by("pk").values(*fields)),
-                cls=DjangoJSONEncoder,
-            )
+    return [
+        (
+            "customers",
+            lambda: _plain(Customer.objects.filter(pk__in=ids).order_by("pk").values(*fields)),
         ),
-        "source_records": json.loads(
-            json.dumps(
-                list(
-                    SourceRecord.objects.filter(customer_id__in=ids)
-                    .order_by("pk")
-                    .values("source_system__code", "source_key", "raw", "received_at")
-                ),
-                cls=DjangoJSONEncoder,
-            )
+        (
+            "source_records",
+            lambda: _plain(
+                SourceRecord.objects.filter(customer_id__in=ids)
+                .order_by("pk")
+                .values("source_system__code", "source_key", "raw", "received_at")
+            ),
         ),
-        "consents": json.loads(
-            json.dumps(
-                list(
-                    ConsentRecord.objects.filter(customer_id__in=ids)
-                    .exclude(capture_method=CaptureMethod.MERGE)
-                    .order_by("pk")
-                    .values(
-                        "purpose__code",
-                        "channel__code",
-                        "status",
-                        "effective_from",
-                        "effective_until",
-                        "captured_at",
-                    )
-                ),
-                cls=DjangoJSONEncoder,
-            )
+        (
+            "consents",
+            lambda: _plain(
+                ConsentRecord.objects.filter(customer_id__in=ids)
+                .exclude(capture_method=CaptureMethod.MERGE)
+                .order_by("pk")
+                .values(
+                    "purpose__code",
+                    "channel__code",
+                    "status",
+                    "effective_from",
+                    "effective_until",
+                    "captured_at",
+                )
+            ),
         ),
-    }
+    ]
 
 
 def _summary(request: DataSubjectRequest, identities: list[Customer], data: dict[str, Any]) -> str:
@@ -992,17 +1028,125 @@ def _summary(request: DataSubjectRequest, identities: list[Customer], data: dict
     return "\n".join(lines) + "\n"
 
 
-def _fulfil_export(request: DataSubjectRequest, actor: Actor) -> str:
-    identities = customer_identities(customer=request.customer)  # type: ignore[arg-type]
-    if request.kind == RequestKind.PORTABILITY:
-        kind, data = ExportKind.PORTABILITY, _export_provided(identities)
-    else:
-        kind, data = ExportKind.ACCESS, _export_everything(identities)
-    DataSubjectExport.objects.update_or_create(
-        request=request,
-        defaults={"kind": kind, "data": data, "summary": _summary(request, identities, data)},
+# --- fulfilment: claimed by one task, progress per step, retried when transient ----------
+
+# A claim older than this is taken over: its worker died without letting go.
+DSR_CLAIM_LEASE = datetime.timedelta(minutes=30)
+# PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, lock not available.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+TRANSIENT_MESSAGES = ("database is locked", "database table is locked", "deadlock detected")
+
+
+class TransientDatabaseError(Exception):
+    """A database error that a later attempt can overcome (deadlock, serialization
+    failure, lock timeout, SQLite busy): the only kind the fulfilment task retries."""
+
+
+def database_error_is_transient(error: OperationalError) -> bool:
+    """Whether ``error`` is a deadlock, serialization failure or lock timeout.
+
+    Anything else (a missing table, a lost connection string, a bug) is not
+    retried: repeating it would only delay the failure that needs a person.
+    """
+    cause = error.__cause__
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if code in TRANSIENT_SQLSTATES:
+        return True
+    text = str(error).lower()
+    return any(message in text for message in TRANSIENT_MESSAGES)
+
+
+@dataclass
+class FulfilmentProgress:
+    """The progress a fulfilment run reports on its request, step by step.
+
+    Each ``step`` is written at once (outside a transaction it is visible to
+    the officer watching; inside the final one it lands with the result).
+    Steps hold counts and table names, never personal data.
+    """
+
+    request_id: int
+    worker: str
+    steps: list[dict[str, Any]]
+    percent: int = 0
+
+    def step(self, percent: int, step: str, **detail: Any) -> None:
+        self.percent = max(self.percent, min(percent, 100))
+        self.steps.append({"step": step, "at": timezone.now().isoformat(), **detail})
+        DataSubjectRequest.objects.filter(pk=self.request_id, claimed_by=self.worker).update(
+            progress=self.percent, progress_steps=self.steps
+        )
+
+    def between(self, start: int, end: int, done: int, total: int) -> int:
+        return start + (end - start) * done // max(total, 1)
+
+
+def _dsr_claim(request_id: int, worker: str) -> DataSubjectRequest | None:
+    """Claim an in-progress request for ``worker`` by compare-and-set; None when
+    it is gone, not in progress (done, never started) or held by a live claim."""
+    now = timezone.now()
+    claimable = Q(claimed_by="") | Q(claimed_by=worker) | Q(claimed_at__lt=now - DSR_CLAIM_LEASE)
+    claimed = (
+        DataSubjectRequest.objects.filter(pk=request_id, status=RequestStatus.IN_PROGRESS)
+        .filter(claimable)
+        .update(claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1)
     )
-    return f"Export of {len(identities)} identities ready."
+    if claimed != 1:
+        return None
+    return DataSubjectRequest.objects.select_related("customer").get(pk=request_id)
+
+
+def _dsr_release(progress: FulfilmentProgress, error: BaseException, transient: bool) -> None:
+    """Record a failed attempt and let go of the claim, so a retry (or a person) can act.
+
+    The steps reported inside the rolled-back transaction did not happen: the
+    list starts again from what was committed.
+    """
+    progress.steps = list(
+        DataSubjectRequest.objects.filter(pk=progress.request_id)
+        .values_list("progress_steps", flat=True)
+        .first()
+        or []
+    )
+    progress.steps.append(
+        {
+            "step": "failed",
+            "at": timezone.now().isoformat(),
+            "error": type(error).__name__,
+            "transient": transient,
+        }
+    )
+    DataSubjectRequest.objects.filter(pk=progress.request_id, claimed_by=progress.worker).update(
+        progress_steps=progress.steps, claimed_by="", claimed_at=None
+    )
+
+
+def _export_prepare(
+    request: DataSubjectRequest, identities: list[Customer], progress: FulfilmentProgress
+) -> Callable[[DataSubjectRequest, Actor], str]:
+    """Read every section, reporting each table; returns what stores the export."""
+    if request.kind == RequestKind.PORTABILITY:
+        kind, sections = ExportKind.PORTABILITY, _export_provided(identities)
+    else:
+        kind, sections = ExportKind.ACCESS, _export_everything(identities)
+    data: dict[str, Any] = {}
+    for done, (name, read) in enumerate(sections, start=1):
+        data[name] = read()
+        progress.step(
+            progress.between(10, 90, done, len(sections)),
+            "exported",
+            table=name,
+            rows=len(data[name]),
+        )
+
+    def store(locked: DataSubjectRequest, actor: Actor) -> str:
+        DataSubjectExport.objects.update_or_create(
+            request=locked,
+            defaults={"kind": kind, "data": data, "summary": _summary(locked, identities, data)},
+        )
+        return f"Export of {len(identities)} identities ready."
+
+    return store
 
 
 ERASED_CUSTOMER_VALUES: dict[str, Any] = {
@@ -1020,144 +1164,315 @@ ERASED_CUSTOMER_VALUES: dict[str, Any] = {
     "lineage": {},
 }
 ERASED_TEXT = "[erased]"
+# Shorter name parts are not searched for in household labels ("Li" would
+# match "Lindqvist"); a label is compared word by word.
+NAME_PART_MIN_LENGTH = 2
 
 
-def _fulfil_erasure(request: DataSubjectRequest, actor: Actor) -> str:
-    """Anonymize every identity's personal data, in the caller's one transaction.
+@dataclass(frozen=True, slots=True)
+class ErasureTarget:
+    """One table an erasure changes: what it would touch, and how it blanks it.
+
+    ``apply`` runs inside the erasure's single transaction and returns how
+    many rows it changed; the row history is scrubbed in the same step.
+    """
+
+    table: str
+    queryset: QuerySet[Any]
+    apply: Callable[[Actor, str], int]
+
+
+def _household_labels_naming(identities: list[Customer]) -> QuerySet[Any]:
+    """The households of these identities whose label contains one of their names."""
+    names = {
+        part.casefold()
+        for customer in identities
+        for value in (customer.given_name, customer.middle_name, customer.family_name)
+        for part in value.replace("-", " ").split()
+        if len(part) >= NAME_PART_MIN_LENGTH
+    }
+    household_ids = HouseholdMembership.objects.filter(
+        customer_id__in=[c.pk for c in identities]
+    ).values_list("household_id", flat=True)
+    query = Q()
+    for name in sorted(names):
+        query |= Q(label__icontains=name)
+    if not names:
+        return Household.objects.none()
+    candidates = Household.objects.filter(pk__in=household_ids).filter(query)
+    # icontains finds "Ann" in "Hannover"; keep only labels naming a whole word.
+    matching = [
+        h.pk
+        for h in candidates
+        if names & {word.casefold() for word in h.label.replace("-", " ").split()}
+    ]
+    return Household.objects.filter(pk__in=matching)
+
+
+def _erasure_targets(identities: list[Customer]) -> list[ErasureTarget]:
+    """Every table an erasure of these identities changes, in the order it runs.
 
     Kept (what the law and the aggregates need): customer numbers, country,
     lifecycle; amounts, dates, kinds and channels of interactions, holdings
     and cases; the consent ledger's statements (proof) without IP address and
     user agent; the audit log. Row history is scrubbed of the same values.
     """
-    identities = customer_identities(customer=request.customer)  # type: ignore[arg-type]
     ids = [c.pk for c in identities]
-    reason = f"Erasure request {request.reference}"
-    for customer in identities:
-        for name, value in ERASED_CUSTOMER_VALUES.items():
-            setattr(customer, name, value)
-        model_save(customer, actor=actor, reason=reason)
-    records = list(SourceRecord.objects.filter(customer_id__in=ids))
-    for record in records:
-        record.raw, record.normalized = {}, {}
-    model_bulk_update(records, fields=["raw", "normalized"], actor=actor, reason=reason)
-    interactions = list(Interaction.objects.filter(customer_id__in=ids).exclude(summary=""))
-    for interaction in interactions:
-        interaction.summary = ""
-    model_bulk_update(interactions, fields=["summary"], actor=actor, reason=reason)
-    cases = list(Case.objects.filter(customer_id__in=ids))
-    for case in cases:
-        case.subject, case.description = ERASED_TEXT, ""
-    model_bulk_update(cases, fields=["subject", "description"], actor=actor, reason=reason)
-    consents = list(
-        ConsentRecord.objects.filter(customer_id__in=ids).filter(
-            Q(ip_address__isnull=False) | ~Q(user_agent="")
+    customers = Customer.objects.filter(pk__in=ids)
+    records = SourceRecord.objects.filter(customer_id__in=ids).exclude(raw={}, normalized={})
+    interactions = Interaction.objects.filter(customer_id__in=ids).exclude(summary="")
+    cases = Case.objects.filter(customer_id__in=ids).exclude(subject=ERASED_TEXT, description="")
+    consents = ConsentRecord.objects.filter(customer_id__in=ids).filter(
+        Q(ip_address__isnull=False) | ~Q(user_agent="")
+    )
+    households = _household_labels_naming(identities)
+    exports = DataSubjectExport.objects.filter(request__customer_id__in=ids).exclude(
+        summary=ERASED_TEXT
+    )
+
+    def erase_customers(actor: Actor, reason: str) -> int:
+        rows = list(customers.select_for_update().order_by("pk"))
+        for customer in rows:
+            for name, value in ERASED_CUSTOMER_VALUES.items():
+                setattr(customer, name, value)
+            model_save(customer, actor=actor, reason=reason)
+        # Row history keeps earlier values: scrub them too, or erasure is a pretence.
+        Customer.history.model.objects.filter(id__in=ids).update(**ERASED_CUSTOMER_VALUES)  # type: ignore[attr-defined]
+        return len(rows)
+
+    def erase_records(actor: Actor, reason: str) -> int:
+        rows = list(records.order_by("pk"))
+        for record in rows:
+            record.raw, record.normalized = {}, {}
+        model_bulk_update(rows, fields=["raw", "normalized"], actor=actor, reason=reason)
+        SourceRecord.history.model.objects.filter(customer_id__in=ids).update(  # type: ignore[attr-defined]
+            raw={}, normalized={}
         )
-    )
-    for consent in consents:
-        consent.ip_address, consent.user_agent = None, ""
-    model_bulk_update(consents, fields=["ip_address", "user_agent"], actor=actor, reason=reason)
-    # Row history keeps earlier values: scrub them too, or erasure is a pretence.
-    Customer.history.model.objects.filter(id__in=ids).update(**ERASED_CUSTOMER_VALUES)  # type: ignore[attr-defined]
-    SourceRecord.history.model.objects.filter(id__in=[r.pk for r in records]).update(  # type: ignore[attr-defined]
-        raw={}, normalized={}
-    )
-    Interaction.history.model.objects.filter(customer_id__in=ids).exclude(summary="").update(  # type: ignore[attr-defined]
-        summary=""
-    )
-    Case.history.model.objects.filter(customer_id__in=ids).update(  # type: ignore[attr-defined]
-        subject=ERASED_TEXT, description=""
-    )
-    ConsentRecord.history.model.objects.filter(customer_id__in=ids).update(  # type: ignore[attr-defined]
-        ip_address=None, user_agent=""
-    )
-    DataSubjectExport.objects.filter(request__customer_id__in=ids).update(
-        data={}, summary=ERASED_TEXT
-    )
-    for customer in identities:
-        audit_event_record(
-            event_type=AuditEventType.CUSTOMER_ERASED,
+        return len(rows)
+
+    def erase_interactions(actor: Actor, reason: str) -> int:
+        rows = list(interactions.order_by("pk"))
+        for interaction in rows:
+            interaction.summary = ""
+        model_bulk_update(rows, fields=["summary"], actor=actor, reason=reason)
+        Interaction.history.model.objects.filter(customer_id__in=ids).exclude(summary="").update(  # type: ignore[attr-defined]
+            summary=""
+        )
+        return len(rows)
+
+    def erase_cases(actor: Actor, reason: str) -> int:
+        rows = list(cases.order_by("pk"))
+        for case in rows:
+            case.subject, case.description = ERASED_TEXT, ""
+        model_bulk_update(rows, fields=["subject", "description"], actor=actor, reason=reason)
+        Case.history.model.objects.filter(customer_id__in=ids).update(  # type: ignore[attr-defined]
+            subject=ERASED_TEXT, description=""
+        )
+        return len(rows)
+
+    def erase_consent_evidence(actor: Actor, reason: str) -> int:
+        rows = list(consents.order_by("pk"))
+        for consent in rows:
+            consent.ip_address, consent.user_agent = None, ""
+        model_bulk_update(rows, fields=["ip_address", "user_agent"], actor=actor, reason=reason)
+        ConsentRecord.history.model.objects.filter(customer_id__in=ids).update(  # type: ignore[attr-defined]
+            ip_address=None, user_agent=""
+        )
+        return len(rows)
+
+    def relabel_households(actor: Actor, reason: str) -> int:
+        # The other members still live there: the household stays, under a
+        # label that names nobody.
+        rows = list(households.order_by("pk"))
+        for household in rows:
+            household.label = f"Household {household.pk}"
+        model_bulk_update(rows, fields=["label"], actor=actor, reason=reason)
+        for household in rows:
+            Household.history.model.objects.filter(id=household.pk).update(label=household.label)  # type: ignore[attr-defined]
+        return len(rows)
+
+    def erase_exports(actor: Actor, reason: str) -> int:
+        return exports.update(data={}, summary=ERASED_TEXT)
+
+    return [
+        ErasureTarget("profiles.Customer", customers, erase_customers),
+        ErasureTarget("profiles.SourceRecord", records, erase_records),
+        ErasureTarget("profiles.Interaction", interactions, erase_interactions),
+        ErasureTarget("profiles.Case", cases, erase_cases),
+        ErasureTarget("consent.ConsentRecord", consents, erase_consent_evidence),
+        ErasureTarget("profiles.Household", households, relabel_households),
+        ErasureTarget("consent.DataSubjectExport", exports, erase_exports),
+    ]
+
+
+def _erasure_prepare(
+    request: DataSubjectRequest, identities: list[Customer], progress: FulfilmentProgress
+) -> Callable[[DataSubjectRequest, Actor], str]:
+    """Count what each table holds (reported per table), then return the erasure
+    itself, which runs in the completion's single transaction: a crash or a
+    retry never leaves a half-erased person."""
+    targets = _erasure_targets(identities)
+    for done, target in enumerate(targets, start=1):
+        progress.step(
+            progress.between(10, 50, done, len(targets)),
+            "planned",
+            table=target.table,
+            rows=target.queryset.count(),
+        )
+
+    def erase(locked: DataSubjectRequest, actor: Actor) -> str:
+        reason = f"Erasure request {locked.reference}"
+        changed: dict[str, int] = {}
+        for done, target in enumerate(targets, start=1):
+            changed[target.table] = target.apply(actor, reason)
+            progress.step(
+                progress.between(50, 95, done, len(targets)),
+                "erased",
+                table=target.table,
+                rows=changed[target.table],
+            )
+        for customer in identities:
+            audit_event_record(
+                event_type=AuditEventType.CUSTOMER_ERASED,
+                actor=actor,
+                subject=customer,
+                reason=reason,
+                new={"request": locked.reference, "rows": changed},
+                customer_number=customer.customer_number,
+            )
+        return (
+            f"Erased {len(identities)} identities, "
+            f"{changed['profiles.SourceRecord']} source records, "
+            f"{changed['profiles.Interaction']} interaction summaries, "
+            f"{changed['profiles.Case']} cases, "
+            f"{changed['profiles.Household']} household labels."
+        )
+
+    return erase
+
+
+def _restriction_prepare(
+    request: DataSubjectRequest, identities: list[Customer], progress: FulfilmentProgress
+) -> Callable[[DataSubjectRequest, Actor], str]:
+    def restrict(locked: DataSubjectRequest, actor: Actor) -> str:
+        processing_restriction_create(
+            customer=identities[0],
+            request=locked,
             actor=actor,
-            subject=customer,
-            reason=reason,
-            new={"request": request.reference},
-            customer_number=customer.customer_number,
+            reason=f"Restriction request {locked.reference}",
         )
-    return (
-        f"Erased {len(identities)} identities, {len(records)} source records, "
-        f"{len(interactions)} interaction summaries, {len(cases)} cases."
-    )
+        progress.step(95, "restricted", identities=len(identities))
+        return "Processing restricted."
+
+    return restrict
 
 
-def _fulfil_restriction(request: DataSubjectRequest, actor: Actor) -> str:
-    processing_restriction_create(
-        customer=request.customer,  # type: ignore[arg-type]
-        request=request,
-        actor=actor,
-        reason=f"Restriction request {request.reference}",
-    )
-    return "Processing restricted."
+def _rectification_prepare(
+    request: DataSubjectRequest, identities: list[Customer], progress: FulfilmentProgress
+) -> Callable[[DataSubjectRequest, Actor], str]:
+    def rectify(locked: DataSubjectRequest, actor: Actor) -> str:
+        customer_update(
+            customer=identities[0],
+            actor=actor,
+            reason=f"Rectification request {locked.reference}",
+            changes=locked.changes,
+        )
+        progress.step(95, "rectified", fields=sorted(locked.changes))
+        return f"Corrected: {', '.join(sorted(locked.changes))}."
+
+    return rectify
 
 
-def _fulfil_rectification(request: DataSubjectRequest, actor: Actor) -> str:
-    survivor = customer_identities(customer=request.customer)[0]  # type: ignore[arg-type]
-    customer_update(
-        customer=survivor,
-        actor=actor,
-        reason=f"Rectification request {request.reference}",
-        changes=request.changes,
-    )
-    return f"Corrected: {', '.join(sorted(request.changes))}."
-
-
-FULFILMENT: dict[str, Callable[[DataSubjectRequest, Actor], str]] = {
-    RequestKind.ACCESS: _fulfil_export,
-    RequestKind.PORTABILITY: _fulfil_export,
-    RequestKind.ERASURE: _fulfil_erasure,
-    RequestKind.RESTRICTION: _fulfil_restriction,
-    RequestKind.RECTIFICATION: _fulfil_rectification,
+Prepare = Callable[
+    [DataSubjectRequest, list[Customer], FulfilmentProgress],
+    Callable[[DataSubjectRequest, Actor], str],
+]
+FULFILMENT: dict[str, Prepare] = {
+    RequestKind.ACCESS: _export_prepare,
+    RequestKind.PORTABILITY: _export_prepare,
+    RequestKind.ERASURE: _erasure_prepare,
+    RequestKind.RESTRICTION: _restriction_prepare,
+    RequestKind.RECTIFICATION: _rectification_prepare,
 }
 
 
-def dsr_fulfilment_run(*, request_id: int) -> bool:
+def dsr_fulfilment_run(*, request_id: int, worker: str = "") -> bool:
     """Carry out a request that ``dsr_fulfil`` started; what the task runs.
 
-    Idempotent: returns False, doing nothing, when the request is gone or not
-    in progress (already done, or never started). The work and the
-    completion are one transaction under the request's row lock, so a crash
-    leaves the request in progress with nothing half-done (a half-erased
-    person cannot exist), and a redelivered task waits for the lock and then
-    finds it completed.
+    Idempotent: returns False, doing nothing, when the request is gone, not
+    in progress (already done, never started) or claimed by another live
+    delivery. ``worker`` names the claim (the Celery task id, the same on
+    every retry of one task); the claim is a compare-and-set on the row.
+
+    Progress is reported per step on the request (identities found; each
+    table exported, or counted before an erasure; each table erased), with
+    a percentage. The change itself and the completion are one transaction
+    under the request's row lock, so a crash leaves the request in progress
+    with nothing half-done (a half-erased person cannot exist). A failure
+    records a ``failed`` step and releases the claim; a transient database
+    error (deadlock, serialization failure, lock timeout) is re-raised as
+    ``TransientDatabaseError`` for the task to retry with backoff.
     """
-    actor = Actor.system(f"task:dsr-fulfil {request_id}")
+    worker = worker or f"inline-{uuid.uuid4().hex}"
+    try:
+        request = _dsr_claim(request_id, worker)
+    except OperationalError as error:
+        if database_error_is_transient(error):
+            raise TransientDatabaseError(str(error)) from error
+        raise
+    if request is None:
+        return False
+    progress = FulfilmentProgress(request_id, worker, list(request.progress_steps))
+    try:
+        return _dsr_fulfil_claimed(request, progress)
+    except OperationalError as error:
+        transient = database_error_is_transient(error)
+        _dsr_release(progress, error, transient)
+        if transient:
+            raise TransientDatabaseError(str(error)) from error
+        raise
+    except Exception as error:
+        _dsr_release(progress, error, False)
+        raise
+
+
+def _dsr_fulfil_claimed(request: DataSubjectRequest, progress: FulfilmentProgress) -> bool:
+    actor = Actor.system(f"task:dsr-fulfil {request.pk}")
+    progress.step(5, "started", attempt=request.attempts)
+    identities = customer_identities(customer=request.customer)  # type: ignore[arg-type]
+    progress.step(10, "identities", count=len(identities))
+    finish = FULFILMENT[request.kind](request, identities, progress)
     with transaction.atomic():
-        started = (
-            DataSubjectRequest.objects.select_for_update()
-            .filter(pk=request_id, status=RequestStatus.IN_PROGRESS)
-            .first()
-        )
-        if started is None:
-            return False
-        if started.progress == 0:
-            # Visible to the officer watching while the work below runs.
-            started.progress = 10
-            model_save(started, actor=actor, reason="Fulfilment started")
-    with transaction.atomic():
-        request = (
+        locked = (
             DataSubjectRequest.objects.select_for_update(of=("self",))
             .select_related("customer")
-            .filter(pk=request_id, status=RequestStatus.IN_PROGRESS)
+            .filter(pk=request.pk, status=RequestStatus.IN_PROGRESS, claimed_by=progress.worker)
             .first()
         )
-        if request is None:
-            return False
-        outcome = FULFILMENT[request.kind](request, actor)
-        request.status = RequestStatus.COMPLETED
-        request.progress = 100
-        request.completed_at = timezone.now()
-        request.outcome = outcome
-        model_save(request, actor=actor, reason=f"Fulfilled: {outcome}")
-        _request_event(request, AuditEventType.DSR_COMPLETED, actor, outcome)
+        if locked is None:
+            return False  # the claim was taken over after its lease ran out
+        outcome = finish(locked, actor)
+        progress.step(100, "completed")
+        locked.status = RequestStatus.COMPLETED
+        locked.progress = 100
+        locked.progress_steps = progress.steps
+        locked.claimed_by, locked.claimed_at = "", None
+        locked.completed_at = timezone.now()
+        locked.outcome = outcome
+        model_save(locked, actor=actor, reason=f"Fulfilled: {outcome}")
+        _request_event(locked, AuditEventType.DSR_COMPLETED, actor, outcome)
+        survivor = identities[0]
+        event_publish(
+            event_type=DomainEventType.DSR_COMPLETED,
+            customer_number=survivor.customer_number,
+            payload={
+                "reference": locked.reference,
+                "kind": locked.kind,
+                "customer_number": survivor.customer_number,
+                "customer_numbers": [c.customer_number for c in identities],
+                "completed_at": locked.completed_at.isoformat(),
+            },
+        )
     return True
 
 
@@ -1231,7 +1546,21 @@ def _retention_targets(at: datetime.datetime) -> list[RetentionTarget]:
                     blank,
                 )
             )
-        if name == INTERACTION_SUMMARY_FIELD:
+        if name == INTERACTION_SUMMARY_FIELD and definition.retention_action == (
+            RetentionAction.DELETE
+        ):
+            # The committee decided interactions themselves expire: the rows
+            # go, only aggregate counts stay (see ``_deleted_aggregates``).
+            targets.append(
+                RetentionTarget(
+                    name,
+                    "profiles.Interaction",
+                    RetentionAction.DELETE,
+                    Interaction.objects.filter(occurred_at__lt=cutoff),
+                    lambda rows: [],
+                )
+            )
+        elif name == INTERACTION_SUMMARY_FIELD:
 
             def clear(rows: list[Any]) -> list[str]:
                 for row in rows:
@@ -1250,12 +1579,71 @@ def _retention_targets(at: datetime.datetime) -> list[RetentionTarget]:
     return targets
 
 
-def retention_report(*, at: datetime.datetime) -> list[dict[str, Any]]:
-    """What applying retention at ``at`` would do: counts per field and model."""
+# What a deleted interaction leaves behind: how many of a kind, through which
+# channel, for which silo, in which month. No customer, no content.
+AGGREGATE_KEYS = ("silo", "kind", "channel", "month")
+
+
+def _deleted_aggregates(queryset: QuerySet[Any]) -> dict[tuple[str, ...], int]:
+    """Counts of the interactions in ``queryset`` by silo, kind, channel and month."""
+    rows = (
+        queryset.annotate(month=TruncMonth("occurred_at"))
+        .values("silo__code", "kind", "channel__code", "month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        key = (row["silo__code"], row["kind"], row["channel__code"], f"{row['month']:%Y-%m}")
+        counts[key] = counts.get(key, 0) + row["n"]
+    return counts
+
+
+def _aggregates_list(counts: dict[tuple[str, ...], int]) -> list[dict[str, Any]]:
     return [
-        {"field": t.field, "model": t.model, "action": t.action, "count": t.queryset.count()}
-        for t in _retention_targets(at)
+        {**dict(zip(AGGREGATE_KEYS, key, strict=True)), "count": count}
+        for key, count in sorted(counts.items())
     ]
+
+
+def retention_report(*, at: datetime.datetime) -> list[dict[str, Any]]:
+    """What applying retention at ``at`` would do: counts per field and model, and
+    for deletions the aggregate counts that will remain of the deleted rows."""
+    report = []
+    for t in _retention_targets(at):
+        item: dict[str, Any] = {
+            "field": t.field,
+            "model": t.model,
+            "action": t.action,
+            "count": t.queryset.count(),
+        }
+        if t.action == RetentionAction.DELETE:
+            item["kept_counts"] = _aggregates_list(_deleted_aggregates(t.queryset))
+        report.append(item)
+    return report
+
+
+def _retention_delete_chunk(target: RetentionTarget, counts: dict[tuple[str, ...], int]) -> int:
+    """Delete one chunk of expired rows with their history; add them to ``counts``.
+
+    The history of a deleted row is removed with it: what stays is the
+    run's report and audit event with aggregate counts, never the content.
+    """
+    model = target.queryset.model
+    with transaction.atomic():
+        ids = list(
+            target.queryset.select_for_update()
+            .order_by("pk")
+            .values_list("pk", flat=True)[:RETENTION_CHUNK]
+        )
+        if not ids:
+            return 0
+        chunk = model._default_manager.filter(pk__in=ids)
+        for key, count in _deleted_aggregates(chunk).items():
+            counts[key] = counts.get(key, 0) + count
+        chunk.delete()
+        model.history.model.objects.filter(id__in=ids).delete()  # type: ignore[attr-defined]
+    return len(ids)
 
 
 def retention_apply(
@@ -1266,8 +1654,12 @@ def retention_apply(
     Values past retention are blanked, with row history written and the
     older history rows scrubbed of them, in chunks of one transaction each,
     so a large run makes progress and a rerun continues where it stopped
-    (rows already blanked no longer match). The dry run's report and the
-    real run's report agree for the same data and moment.
+    (rows already blanked no longer match). Where the field definition's
+    retention action is ``delete`` (interactions, through the
+    ``interaction_summary`` definition), expired rows are deleted with their
+    history; counts by silo, kind, channel and month are kept in the report
+    and the audit event. The dry run's report and the real run's report
+    agree for the same data and moment.
     """
     at = at or timezone.now()
     run = RetentionRun.objects.create(dry_run=dry_run, as_of=at, triggered_by=actor.describe())
@@ -1279,6 +1671,20 @@ def retention_apply(
         for target in _retention_targets(at):
             changed = 0
             model = target.queryset.model
+            if target.action == RetentionAction.DELETE:
+                counts: dict[tuple[str, ...], int] = {}
+                while deleted := _retention_delete_chunk(target, counts):
+                    changed += deleted
+                report.append(
+                    {
+                        "field": target.field,
+                        "model": target.model,
+                        "action": target.action,
+                        "count": changed,
+                        "kept_counts": _aggregates_list(counts),
+                    }
+                )
+                continue
             while True:
                 with transaction.atomic():
                     rows = list(

@@ -8,17 +8,40 @@ transaction that asked for them commits.
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from customer360.services import Actor
 
 from . import services
 
+# Exponential backoff of the fulfilment task on transient database errors:
+# 2, 4, 8, 16, 32 s (with jitter), at most 5 minutes apart, 5 retries.
+DSR_RETRY_BACKOFF_SECONDS = 2
+DSR_RETRY_BACKOFF_MAX_SECONDS = 300
+DSR_MAX_RETRIES = 5
 
-@shared_task(name="consent.dsr_fulfil", ignore_result=True, acks_late=True)
-def dsr_fulfil_task(request_id: int) -> None:
-    """Fulfil a data-subject request that ``dsr_fulfil`` started; idempotent."""
-    services.dsr_fulfilment_run(request_id=request_id)
+
+@shared_task(
+    bind=True,
+    name="consent.dsr_fulfil",
+    ignore_result=True,
+    acks_late=True,
+    # Only deadlocks, serialization failures and lock timeouts are retried
+    # (the service turns them into TransientDatabaseError); anything else is
+    # a failure for a person to look at, recorded on the request.
+    autoretry_for=(services.TransientDatabaseError,),
+    retry_backoff=DSR_RETRY_BACKOFF_SECONDS,
+    retry_backoff_max=DSR_RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=DSR_MAX_RETRIES,
+)
+def dsr_fulfil_task(self: Task, request_id: int) -> bool:
+    """Fulfil a data-subject request that ``dsr_fulfil`` started; idempotent.
+
+    The task id names the claim on the request: a retry of this task (same
+    id) resumes it, a duplicate delivery of another id finds it held or done.
+    """
+    return services.dsr_fulfilment_run(request_id=request_id, worker=self.request.id or "")
 
 
 @shared_task(name="consent.dsr_send_extension_notice", ignore_result=True)

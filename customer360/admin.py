@@ -18,8 +18,18 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from .choices import ActorChannel
-from .models import AuditEvent, NumberSequence, OutboxEvent, WorkerHeartbeat
-from .services import Actor, model_save
+from .models import (
+    AccessLog,
+    ApiClient,
+    AuditEvent,
+    IdempotencyKey,
+    NumberSequence,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookSubscription,
+    WorkerHeartbeat,
+)
+from .services import Actor, api_client_save, model_save, webhook_subscription_save
 
 admin.site.site_header = "customer360 governance"
 admin.site.site_title = "customer360 governance"
@@ -130,4 +140,82 @@ class OutboxEventAdmin(ReadOnlyAdmin):
     list_filter = ["event_type"]
     search_fields = ["=customer_number", "=request_id"]
     date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+
+# --- partner API (issue 7) -----------------------------------------------------------------
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(HistoryAdmin):
+    """Partner clients: the source system each speaks for, its scopes, on or off.
+
+    The credentials live in the OAuth application (django-oauth-toolkit's own
+    admin, client-credentials grant); lenses a client may read through are
+    chosen on the lens. Every change is audited API_CLIENT_CHANGED.
+    """
+
+    list_display = ["application", "source_system", "scopes", "is_active", "updated_at"]
+    list_filter = ["is_active", "source_system"]
+    list_select_related = ["application", "source_system"]
+    search_fields = ["application__name", "application__client_id"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        api_client_save(
+            client=obj, actor=admin_actor(request), reason=form.cleaned_data[REASON_FIELD]
+        )
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(HistoryAdmin):
+    """Where a partner's domain events are pushed; changes audited API_CLIENT_CHANGED."""
+
+    list_display = ["application", "url", "event_types", "is_active"]
+    list_filter = ["is_active"]
+    list_select_related = ["application"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        webhook_subscription_save(
+            subscription=obj, actor=admin_actor(request), reason=form.cleaned_data[REASON_FIELD]
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Deliveries of events to webhooks: attempts, next try, dead letters."""
+
+    list_display = ["id", "event", "subscription", "status", "attempts", "next_attempt_at"]
+    list_filter = ["status"]
+    list_select_related = ["event", "subscription"]
+    show_full_result_count = False
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Every read of personal data through the API, for the privacy officer:
+    search by customer number or request id, filter by client, lens, endpoint."""
+
+    list_display = [
+        "accessed_at",
+        "customer_number",
+        "application",
+        "lens_code",
+        "lens_version",
+        "endpoint",
+        "request_id",
+    ]
+    list_filter = ["endpoint", "lens_code", "application"]
+    list_select_related = ["application"]
+    search_fields = ["=customer_number", "=request_id"]
+    date_hierarchy = "accessed_at"
+    show_full_result_count = False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    """Stored answers to retried writes (Idempotency-Key)."""
+
+    list_display = ["created_at", "application", "key", "endpoint", "response_status"]
+    list_select_related = ["application"]
+    search_fields = ["=key"]
     show_full_result_count = False

@@ -66,6 +66,8 @@ class AuditEventType(models.TextChoices):
     HOUSEHOLDS_UPDATED = "households.updated", "Households updated"
     API_CLIENT_CHANGED = "api_client.changed", "API client changed"
     WEBHOOK_DEAD_LETTERED = "webhook.dead_lettered", "Webhook delivery dead-lettered"
+    DECISION_WITHDRAWN = "decision.withdrawn", "Collection decision withdrawn by its proposer"
+    COMMITTEE_MEMBER_CHANGED = "committee.member_changed", "Committee role added or changed"
 
 
 class DomainEventType(models.TextChoices):

@@ -8,6 +8,12 @@ commit (``on_commit_delay``), one way to allocate numbers
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +21,22 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from .api.choices import DeliveryStatus
 from .choices import ActorChannel, AuditEventType, DomainEventType
 from .middleware import current_request_id
-from .models import AuditEvent, NumberSequence, OutboxEvent
+from .models import (
+    AccessLog,
+    ApiClient,
+    AuditEvent,
+    IdempotencyKey,
+    NumberSequence,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +147,10 @@ def event_publish(
     )
     event.full_clean()
     event.save()
+    # Webhook delivery starts once the change is committed, never before.
+    from .tasks import webhook_event_dispatch
+
+    on_commit_delay(webhook_event_dispatch, event_id=event.pk)
     return event
 
 
@@ -157,3 +178,269 @@ def number_allocate(*, name: str, count: int = 1, start: int = 10_000_000) -> ra
     first = sequence.last_value + 1
     NumberSequence.objects.filter(pk=sequence.pk).update(last_value=sequence.last_value + count)
     return range(first, first + count)
+
+
+# --- partner API (issue 7) ----------------------------------------------------------------
+
+
+def _api_client_state(client: ApiClient) -> dict[str, Any]:
+    return {
+        "application": client.application_id,
+        "source_system": client.source_system_id,
+        "scopes": sorted(client.scopes),
+        "is_active": client.is_active,
+    }
+
+
+@transaction.atomic
+def api_client_save(*, client: ApiClient, actor: Actor, reason: str) -> ApiClient:
+    """Create or change a partner client (its source system, scopes, active flag);
+    audited API_CLIENT_CHANGED with the state before and after."""
+    before = ApiClient.objects.filter(pk=client.pk).first() if client.pk else None
+    model_save(client, actor=actor, reason=reason)
+    audit_event_record(
+        event_type=AuditEventType.API_CLIENT_CHANGED,
+        actor=actor,
+        subject=client,
+        reason=reason,
+        old=_api_client_state(before) if before else {},
+        new=_api_client_state(client),
+    )
+    return client
+
+
+@transaction.atomic
+def webhook_subscription_save(
+    *, subscription: WebhookSubscription, actor: Actor, reason: str
+) -> WebhookSubscription:
+    """Create or change where a client's events go; audited API_CLIENT_CHANGED
+    (the secret itself is never written to the audit log or the history)."""
+    model_save(subscription, actor=actor, reason=reason)
+    audit_event_record(
+        event_type=AuditEventType.API_CLIENT_CHANGED,
+        actor=actor,
+        subject=subscription,
+        reason=reason,
+        new={
+            "application": subscription.application_id,
+            "url": subscription.url,
+            "event_types": list(subscription.event_types),
+            "is_active": subscription.is_active,
+        },
+    )
+    return subscription
+
+
+def access_log_record(
+    *,
+    application_id: int,
+    customer_number: str,
+    endpoint: str,
+    lens_code: str = "",
+    lens_version: int | None = None,
+) -> AccessLog:
+    """Record one read of a customer's personal data by a partner client.
+
+    Appended in the reading request's own transaction (autocommit for reads):
+    a read that is answered is a read that is logged.
+    """
+    return AccessLog.objects.create(
+        application_id=application_id,
+        customer_number=customer_number,
+        lens_code=lens_code,
+        lens_version=lens_version,
+        endpoint=endpoint,
+        request_id=current_request_id(),
+    )
+
+
+@transaction.atomic
+def idempotency_key_store(
+    *,
+    application_id: int,
+    key: str,
+    request_hash: str,
+    endpoint: str,
+    response_status: int,
+    response_body: Any,
+) -> IdempotencyKey:
+    """Keep the answer to a write sent with an ``Idempotency-Key``, so that a retry
+    of the same request gets the same answer and writes nothing again. A
+    concurrent request with the same key fails on the unique constraint."""
+    row = IdempotencyKey(
+        application_id=application_id,
+        key=key,
+        request_hash=request_hash,
+        endpoint=endpoint,
+        response_status=response_status,
+        response_body=response_body,
+    )
+    row.full_clean(exclude=["application"], validate_unique=False, validate_constraints=False)
+    row.save()
+    return row
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+WEBHOOK_MAX_ATTEMPTS = 8
+WEBHOOK_BACKOFF_SECONDS = 30  # doubled after every failed attempt: 30 s, 1 min, 2 min, ...
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+def event_visible_to(*, event_customer_number: str, source_system_id: int | None) -> bool:
+    """Whether a client speaking for ``source_system_id`` may learn of an event.
+
+    The rule (shared by webhooks and the polling feed, see
+    ``customer360.api.selectors.events_for_client``): an event about a customer
+    is visible only to clients whose source system has a record linked to
+    that customer, i.e. silos that already know the person. Events about no
+    customer are visible to every client.
+    """
+    from profiles.models import SourceRecord
+
+    if not event_customer_number:
+        return True
+    if source_system_id is None:
+        return False
+    return SourceRecord.objects.filter(
+        source_system_id=source_system_id, customer__customer_number=event_customer_number
+    ).exists()
+
+
+@transaction.atomic
+def webhook_deliveries_create(*, event_id: int) -> list[int]:
+    """One pending delivery of the event per active subscription that wants its
+    type and may see it; idempotent (the unique constraint and
+    ``ignore_conflicts`` make a second call a no-op). Returns the new ids."""
+    event = OutboxEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        return []
+    subscriptions = [
+        s
+        for s in WebhookSubscription.objects.filter(is_active=True).select_related(
+            "application__api_client"
+        )
+        if event.event_type in s.event_types
+    ]
+    wanted = []
+    for subscription in subscriptions:
+        client = getattr(subscription.application, "api_client", None)
+        if client is None or not client.is_active:
+            continue
+        if event_visible_to(
+            event_customer_number=event.customer_number, source_system_id=client.source_system_id
+        ):
+            wanted.append(subscription)
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(subscription=s, event=event, next_attempt_at=now) for s in wanted],
+        ignore_conflicts=True,
+    )
+    return list(
+        WebhookDelivery.objects.filter(
+            event=event, subscription__in=wanted, status=DeliveryStatus.PENDING
+        ).values_list("pk", flat=True)
+    )
+
+
+def webhook_body(event: OutboxEvent) -> bytes:
+    """What a subscriber receives: the event's ids and codes, never personal data."""
+    return json.dumps(
+        {
+            "id": event.pk,
+            "type": event.event_type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "customer_number": event.customer_number,
+            "payload": event.payload,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 over ``"{timestamp}.{body}"``: the timestamp is signed too,
+    so a captured delivery cannot be replayed later under a fresh timestamp."""
+    message = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> str | None:
+    """Send one pending delivery once; returns its new status (None if there was
+    nothing to do). Transient failures (network, timeouts, HTTP 5xx, 429) and
+    client errors alike count as an attempt; the next one is due after an
+    exponential backoff, and after ``WEBHOOK_MAX_ATTEMPTS`` the delivery is
+    dead-lettered (audited WEBHOOK_DEAD_LETTERED).
+
+    The row is claimed with ``select_for_update(skip_locked=True)`` so two
+    workers never send the same delivery at once; the HTTP call runs outside
+    any transaction.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return None
+        if delivery.next_attempt_at and delivery.next_attempt_at > now:
+            return DeliveryStatus.PENDING
+        # Claim: push the next attempt out, so a concurrent sweep skips it.
+        delivery.attempts += 1
+        delivery.next_attempt_at = now + datetime.timedelta(seconds=WEBHOOK_TIMEOUT_SECONDS * 3)
+        delivery.save(update_fields=["attempts", "next_attempt_at"])
+    subscription = WebhookSubscription.objects.get(pk=delivery.subscription_id)
+    event = OutboxEvent.objects.get(pk=delivery.event_id)
+    body = webhook_body(event)
+    timestamp = int(now.timestamp())
+    # URLField allows http(s) only; the subscriber's own server is the target.
+    request = urllib.request.Request(  # noqa: S310
+        subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "customer360-webhooks/1",
+            "X-C360-Event-Id": str(event.pk),
+            "X-C360-Event-Type": event.event_type,
+            "X-C360-Timestamp": str(timestamp),
+            "X-C360-Signature": "sha256="
+            + webhook_signature(secret=subscription.secret, timestamp=timestamp, body=body),
+        },
+    )
+    error = ""
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as answer:  # noqa: S310 (https/http URLs validated by URLField)
+            answer.read(1024)
+    except urllib.error.HTTPError as failure:
+        error = f"HTTP {failure.code}"
+    except (urllib.error.URLError, TimeoutError, OSError) as failure:
+        error = f"{type(failure).__name__}: {failure}"[:500]
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if not error:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.delivered_at = timezone.now()
+            delivery.next_attempt_at = None
+            delivery.last_error = ""
+        elif delivery.attempts >= WEBHOOK_MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.DEAD_LETTERED
+            delivery.next_attempt_at = None
+            delivery.last_error = error
+            audit_event_record(
+                event_type=AuditEventType.WEBHOOK_DEAD_LETTERED,
+                actor=Actor.system("webhooks"),
+                subject=delivery,
+                reason=f"Gave up after {delivery.attempts} attempts: {error}",
+                new={"event": event.pk, "subscription": subscription.pk, "error": error},
+                customer_number=event.customer_number,
+            )
+        else:
+            delay = WEBHOOK_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
+            delivery.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
+            delivery.last_error = error
+        delivery.full_clean(exclude=["subscription", "event"], validate_constraints=False)
+        delivery.save()
+    return delivery.status

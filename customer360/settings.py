@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "oauth2_provider",
     "guardian",
@@ -196,8 +197,9 @@ STORAGES = {
 }
 
 # --- Security -------------------------------------------------------------
-# Session timeout suits shared call-center desks: idle sessions end.
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 1800)
+# Session timeout suits shared call-center desks: a session idle for 15
+# minutes ends (saved on every request, so activity keeps it alive).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 900)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -286,9 +288,30 @@ CELERY_BEAT_SCHEDULE = {
     },
     "consent-privacy-checks": {"task": "consent.privacy_checks_run", "schedule": 24 * 3600.0},
     "consent-retention": {"task": "consent.retention_apply", "schedule": 24 * 3600.0},
+    # insights (issue 8): recompute missing and stale flags, in batches of 1,000.
+    "insights-flags-sweep": {"task": "insights.flags_sweep", "schedule": 24 * 3600.0},
+    # insights (issue 8): block pending actions due soon that something since forbids.
+    "insights-actions-rearbitrate": {
+        "task": "insights.actions_rearbitrate_due",
+        "schedule": 24 * 3600.0,
+    },
+    # identity (issue 3): households follow moves, merges and new records once a day.
+    "profiles-households-update": {"task": "profiles.households_update", "schedule": 24 * 3600.0},
+    # governance (issue 4): stewards' object rights follow membership start and end dates.
+    # partner API (issue 7): re-queue webhook retries lost when a worker restarted.
+    "api-webhook-retries": {
+        "task": "customer360.webhook_deliveries_retry_due",
+        "schedule": 300.0,
+    },
+    "governance-steward-permissions": {
+        "task": "governance.steward_permissions_sync",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- REST framework -------------------------------------------------------
+# The partner API (customer360/api/base.py): OAuth2 bearer tokens, problem
+# details for every error, throttling per client, cursor pagination.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
@@ -298,15 +321,40 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_VERSION": "v1",
+    "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_PAGINATION_CLASS": "customer360.api.pagination.IdCursorPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "customer360.api.base.problem_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"client": env("API_THROTTLE_RATE", "1200/minute")},
     "PAGE_SIZE": 50,
 }
+# Largest request body the API (and any form) accepts; the API answers 413 above it.
+# 4 MiB holds a 1,000-item bulk request with room to spare.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 4 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "customer360 API",
-    "DESCRIPTION": "Purpose-scoped, consent-filtered customer context for partner systems.",
+    "DESCRIPTION": (
+        "Purpose-scoped, consent-filtered customer context for partner systems. "
+        "Authenticate with the OAuth2 client-credentials grant at /o/token/; every error "
+        "is an RFC 9457 problem details document (application/problem+json)."
+    ),
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the sidecar's static files: no CDN, no inline script (strict CSP).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "InteractionKindEnum": "profiles.choices.InteractionKind",
+        "ActionKindEnum": "profiles.choices.ActionKind",
+    },
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/o/token/",
 }
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
@@ -320,6 +368,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Partner clients: the client-credentials grant only, scopes per ApiClient.
+    "OAUTH2_VALIDATOR_CLASS": "customer360.api.oauth.ClientCredentialsValidator",
+    "SCOPES_BACKEND_CLASS": "customer360.api.oauth.ClientScopes",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "SCOPES": {
         "context:read": "Read purpose-filtered customer context",

@@ -2,10 +2,11 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from .api.views import api_not_found
 
 api_v1 = [
     path("", include("profiles.api.urls")),
@@ -13,6 +14,8 @@ api_v1 = [
     path("", include("governance.api.urls")),
     path("", include("customer360.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Last: any other path under /api/v1/ answers 404 as problem details.
+    re_path(r"^[\s\S]*$", api_not_found, name="not-found"),
 ]
 
 urlpatterns = [

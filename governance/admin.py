@@ -4,9 +4,12 @@ Governed items are versioned. Every write goes through ``governance.services``:
 a new item is a draft (``governed_create``); saving a draft or a proposal
 changes it in place; saving the version in force proposes its successor
 (``governed_propose``) and leaves it in force; the actions submit, approve,
-reject and deprecate. A refusal is shown as an error message and changes
-nothing. Decisions are voted on from "My pending votes"; the overview draws
-its charts as server-rendered SVG.
+reject and deprecate, each after asking for the reason on a confirmation page
+(the reason goes to the history and the audit event). On decisions, the chair
+closes a vote early and the proposer withdraws, with a reason the same way.
+A refusal is shown as an error message and changes nothing. Decisions are
+voted on from "My pending votes"; the overview draws its charts as
+server-rendered SVG.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -29,6 +33,7 @@ from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyInline, admin_
 from . import charts
 from .choices import DecisionStatus, GovernanceStatus
 from .forms import (
+    ActionReasonForm,
     ContactRuleAdminForm,
     DataCollectionDecisionAdminForm,
     FieldDefinitionAdminForm,
@@ -64,9 +69,12 @@ from .selectors import (
     decisions_pending_vote,
 )
 from .services import (
+    committee_member_save,
     decision_close,
+    decision_close_early,
     decision_create,
     decision_open_voting,
+    decision_withdraw,
     governed_approve,
     governed_changeable,
     governed_create,
@@ -120,6 +128,12 @@ class CommitteeMemberAdmin(HistoryAdmin):
     autocomplete_fields = ["silo"]
     search_fields = ["user__username", "user__last_name"]
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # A steward joining or leaving a silo gains or loses its drafts at once.
+        committee_member_save(
+            member=obj, actor=admin_actor(request), reason=form.cleaned_data[REASON_FIELD]
+        )
+
 
 def _refusal_text(error: Exception) -> str:
     if isinstance(error, ValidationError):
@@ -131,33 +145,99 @@ def _perm(model: type[Any], action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 
-def _governed_action(
-    service: Callable[..., Any], verb: str, description: str
-) -> Callable[[Any, HttpRequest, QuerySet[Any]], None]:
-    """An admin action that runs ``service`` on each selected version, one by one.
+# The confirmation page of an action that needs a reason, kept beside the actions
+# that use it (a candidate for templates/admin/governance/action_reason.html);
+# it extends the admin's base like every admin page.
+ACTION_REASON_TEMPLATE = engines["django"].from_string(
+    """{% extends "admin/base_site.html" %}
+{% block content %}
+<div id="content-main">
+  <p>{{ question }}</p>
+  <ul>{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>
+  <form method="post">
+    {% csrf_token %}
+    {% for item in items %}
+    <input type="hidden" name="_selected_action" value="{{ item.pk }}">
+    {% endfor %}
+    <input type="hidden" name="action" value="{{ action }}">
+    {{ form.as_div }}
+    <div class="submit-row">
+      <input type="submit" name="apply" value="{{ verb }}" class="default">
+      <a href="{{ cancel_url }}" class="button cancel-link">Cancel</a>
+    </div>
+  </form>
+</div>
+{% endblock %}
+"""
+)
 
-    Each item is its own transaction: a refusal (shown as an error, logged by
-    the service) leaves that item unchanged and the others are still tried.
+
+def reason_action(
+    *, name: str, description: str, verb: str
+) -> Callable[
+    [Callable[[Any, HttpRequest, Any, str], bool]],
+    Callable[[Any, HttpRequest, QuerySet[Any]], HttpResponse | None],
+]:
+    """Make ``run(modeladmin, request, item, reason) -> done`` an admin action that
+    first asks for the reason on a confirmation page, then runs once per item.
+
+    Nothing changes until the user confirms with a reason; each item is its
+    own transaction (in the service), so a refusal, shown as an error, leaves
+    that item unchanged and the others are still tried.
     """
 
-    def action(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        done = 0
-        for item in queryset.order_by("pk"):
-            try:
-                service(
-                    item=item,
-                    actor=admin_actor(request),
-                    reason=f"{verb.capitalize()} through the admin action",
-                )
-            except (ValidationError, PermissionDenied) as error:
-                modeladmin.message_user(request, f"{item}: {_refusal_text(error)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            modeladmin.message_user(request, f"{verb.capitalize()}: {done}.", messages.SUCCESS)
+    def decorate(
+        run: Callable[[Any, HttpRequest, Any, str], bool],
+    ) -> Callable[[Any, HttpRequest, QuerySet[Any]], HttpResponse | None]:
+        def action(
+            modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]
+        ) -> HttpResponse | None:
+            form = ActionReasonForm(request.POST if "apply" in request.POST else None)
+            if not form.is_bound or not form.is_valid():
+                opts = modeladmin.model._meta
+                context = {
+                    **modeladmin.admin_site.each_context(request),
+                    "opts": opts,
+                    "title": f"{description}: give the reason",
+                    "question": f"{description}. The reason is recorded in the change "
+                    "history and the audit log of each of these:",
+                    "items": list(queryset.order_by("pk")),
+                    "action": name,
+                    "verb": verb.capitalize(),
+                    "form": form,
+                    "cancel_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+                }
+                return TemplateResponse(request, ACTION_REASON_TEMPLATE, context)  # type: ignore[arg-type]
+            reason = form.cleaned_data["change_reason"]
+            done = 0
+            for item in queryset.order_by("pk"):
+                try:
+                    done += bool(run(modeladmin, request, item, reason))
+                except (ValidationError, PermissionDenied) as error:
+                    modeladmin.message_user(
+                        request, f"{item}: {_refusal_text(error)}", messages.ERROR
+                    )
+            if done:
+                modeladmin.message_user(request, f"{verb.capitalize()}: {done}.", messages.SUCCESS)
+            return None
 
-    action.__name__ = f"{verb}_selected"
-    return admin.action(description=description)(action)
+        action.__name__ = name
+        return admin.action(description=description)(action)
+
+    return decorate
+
+
+def _governed_action(
+    service: Callable[..., Any], verb: str, description: str
+) -> Callable[[Any, HttpRequest, QuerySet[Any]], HttpResponse | None]:
+    """An admin action that runs a versioning ``service`` on each selected version,
+    with the reason the user gives on the confirmation page."""
+
+    def run(modeladmin: Any, request: HttpRequest, item: Any, reason: str) -> bool:
+        service(item=item, actor=admin_actor(request), reason=reason)
+        return True
+
+    return reason_action(name=f"{verb}_selected", description=description, verb=verb)(run)
 
 
 class GovernedAdmin(HistoryAdmin):
@@ -442,7 +522,7 @@ class DataCollectionDecisionAdmin(HistoryAdmin):
         "updated_at",
     ]
     inlines = [VoteInline]
-    actions = ["close_selected"]
+    actions = ["close_selected", "close_early_selected", "withdraw_selected"]
 
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         # A new proposal has no votes yet.
@@ -471,6 +551,30 @@ class DataCollectionDecisionAdmin(HistoryAdmin):
                 )
         if decided:
             self.message_user(request, f"Decided: {decided}.", messages.SUCCESS)
+
+    @staticmethod
+    @reason_action(
+        name="close_early_selected",
+        description="Close the vote on selected decisions early (chair)",
+        verb="closed early",
+    )
+    def close_early_selected(
+        modeladmin: Any, request: HttpRequest, decision: Any, reason: str
+    ) -> bool:
+        decision_close_early(decision=decision, actor=admin_actor(request), reason=reason)
+        return True
+
+    @staticmethod
+    @reason_action(
+        name="withdraw_selected",
+        description="Withdraw selected proposals (proposer)",
+        verb="withdrawn",
+    )
+    def withdraw_selected(
+        modeladmin: Any, request: HttpRequest, decision: Any, reason: str
+    ) -> bool:
+        decision_withdraw(decision=decision, actor=admin_actor(request), reason=reason)
+        return True
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         user: Any = request.user
@@ -651,3 +755,79 @@ class VoteAdmin(HistoryAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A cast vote stands; a member changes their mind with a new decision round.
         return False
+
+
+# --- insights: next-best-action rules (issue 8) ---------------------------------------
+# Imports kept here so this section never touches the lines above.
+from .forms import GovernedItemForm  # noqa: E402
+from .models import NbaRule  # noqa: E402
+
+
+class NbaRuleAdminForm(GovernedItemForm):
+    version_key = ("code",)
+
+    class Meta:
+        model = NbaRule
+        fields = [
+            "code",
+            "name",
+            "description",
+            "essential",
+            "rank",
+            "action_kind",
+            "purpose",
+            "channel",
+            "flag_kind",
+            "flag_min_score",
+            "requires_open_complaint",
+            "requires_consent_renewal",
+            "contact_reasons",
+            "contact_channel",
+            "holds_line",
+            "lacks_line",
+            "explanation",
+        ]
+
+
+@admin.register(NbaRule)
+class NbaRuleAdmin(GovernedAdmin):
+    """Next-best-action rules: versioned and approved like every governed item,
+    with the agents' accepted and declined counts of each version."""
+
+    form = NbaRuleAdminForm
+    list_display = [
+        "code",
+        "name",
+        "version",
+        "status",
+        "essential",
+        "rank",
+        "action_kind",
+        "purpose",
+        "accepted_count",
+        "declined_count",
+    ]
+    list_filter = ["status", "essential", "action_kind"]
+    list_select_related = ["purpose"]
+    search_fields = ["code", "name"]
+    readonly_fields = [*GovernedAdmin.readonly_fields, "accepted_count", "declined_count"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        from profiles.insights.nba import nba_response_count_subquery
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                accepted=nba_response_count_subquery(accepted=True),
+                declined=nba_response_count_subquery(accepted=False),
+            )
+        )
+
+    @admin.display(description="Accepted", ordering="accepted")
+    def accepted_count(self, obj: Any) -> int:
+        return int(getattr(obj, "accepted", 0) or 0)
+
+    @admin.display(description="Declined", ordering="declined")
+    def declined_count(self, obj: Any) -> int:
+        return int(getattr(obj, "declined", 0) or 0)

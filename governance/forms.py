@@ -174,7 +174,8 @@ class VoteForm(forms.Form):
     """A committee member's vote: approve, reject or abstain, with a comment."""
 
     choice = forms.ChoiceField(choices=VoteChoice.choices, widget=forms.RadioSelect)
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    # The vote's reason: required, it is recorded with the vote and in the audit log.
+    comment = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
     silo = forms.ModelChoiceField(
         queryset=Silo.objects.none(),
         required=False,
@@ -187,6 +188,26 @@ class VoteForm(forms.Form):
             self.fields["silo"].queryset = Silo.objects.filter(  # type: ignore[attr-defined]
                 members__user=user, members__role=CommitteeRole.MEMBER
             ).distinct()
+
+
+class ActionReasonForm(forms.Form):
+    """The reason an admin action asks for on its confirmation page.
+
+    Required: it becomes the history row's change reason and the audit
+    event's reason of every item the action changes.
+    """
+
+    change_reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why; stored in the change history and the audit log of each item.",
+    )
+
+    def clean_change_reason(self) -> str:
+        reason = str(self.cleaned_data["change_reason"]).strip()
+        if not reason:
+            raise ValidationError("Give a reason.")
+        return reason
 
 
 class OpenVotingForm(forms.Form):

@@ -17,8 +17,9 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from consent.choices import RetentionAction
 from customer360.models import TimeStampedModel
-from profiles.choices import ActionKind, InteractionKind
+from profiles.choices import ActionKind, FlagKind, InteractionKind, LineOfBusiness
 
 if TYPE_CHECKING:
     from oauth2_provider.models import Application
@@ -210,6 +211,13 @@ class FieldDefinition(GovernedVersion):
     retention_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days a value is kept after its last use; empty: no limit."
     )
+    retention_action = models.CharField(
+        max_length=10,
+        choices=RetentionAction.choices,
+        default=RetentionAction.ANONYMIZE,
+        help_text="What happens past the retention period: the value is blanked, or (for "
+        "interactions) the whole record is deleted, keeping aggregate counts only.",
+    )
     survivorship_rule = models.CharField(
         max_length=16, choices=SurvivorshipRule.choices, default=SurvivorshipRule.MOST_TRUSTED
     )
@@ -229,6 +237,7 @@ class FieldDefinition(GovernedVersion):
         "owning_silo",
         "purposes",
         "retention_days",
+        "retention_action",
         "survivorship_rule",
     )
 
@@ -643,3 +652,86 @@ class PriorityInteraction(GovernedVersion):
 
     def __str__(self) -> str:
         return f"{self.rank}. {self.name} v{self.version}"
+
+
+# --- insights: governed next-best-action rules (issue 8) ----------------------------------
+
+
+class NbaRule(GovernedVersion):
+    """A next-best-action rule: when the context of a contact matches its
+    conditions, suggest ``action_kind`` for ``purpose``, with ``explanation``.
+
+    Every condition left empty matches anything; all given ones must hold.
+    Essential rules (resolve a complaint, renew a consent) come before any
+    offer; within each group, lower ``rank`` first. A suggestion that the
+    customer's consent or a contact rule forbids is never shown (see
+    ``profiles.insights.nba.next_best_actions``).
+    """
+
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    rank = models.PositiveSmallIntegerField(
+        default=100, validators=[MinValueValidator(1)], help_text="Lower comes first."
+    )
+    essential = models.BooleanField(
+        default=False, help_text="Essential actions come before every offer."
+    )
+    action_kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey(
+        "consent.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Channel of the suggested action; empty: the channel of this contact.",
+    )
+    flag_kind = models.CharField(max_length=20, choices=FlagKind.choices, blank=True)
+    flag_min_score = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="With a flag kind: the flag's score must be at least this.",
+    )
+    requires_open_complaint = models.BooleanField(default=False)
+    requires_consent_renewal = models.BooleanField(default=False)
+    contact_reasons = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Comma-separated words; one must occur in the stated reason for the contact.",
+    )
+    contact_channel = models.ForeignKey(
+        "consent.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Only when the customer contacts us through this channel.",
+    )
+    holds_line = models.CharField(max_length=10, choices=LineOfBusiness.choices, blank=True)
+    lacks_line = models.CharField(max_length=10, choices=LineOfBusiness.choices, blank=True)
+    explanation = models.TextField(
+        help_text="Why, in plain words, shown to the agent. May use {flag_reason}."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code", "-version"]
+        verbose_name = "next-best-action rule"
+        constraints = [
+            *version_constraints("nbarule", "code"),
+            models.CheckConstraint(
+                condition=Q(flag_min_score__isnull=True)
+                | (Q(flag_min_score__gte=0, flag_min_score__lte=1) & ~Q(flag_kind="")),
+                name="nbarule_flag_score_needs_kind",
+            ),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="nbarule_rank_positive"),
+            models.CheckConstraint(
+                condition=~Q(explanation=""), name="nbarule_explanation_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"

@@ -46,6 +46,9 @@ _READ_GOVERNANCE = [
     *_crud("governance.quorumrule", "view"),
     *_crud("governance.matchingconfiguration", "view"),
     *_crud("governance.priorityinteraction", "view"),
+    # insights (issue 8): next-best-action rules and the committee's conflict report.
+    *_crud("governance.nbarule", "view"),
+    *_crud("profiles.contactconflictreport", "view"),
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -84,6 +87,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("consent.privacyfinding", "view"),
         *_crud("consent.retentionrun", "view"),
         *_crud("customer360.auditevent", "view"),
+        # Every partner read of personal data, searchable (issue 7).
+        *_crud("customer360.accesslog", "view"),
+        *_crud("customer360.outboxevent", "view"),
     ],
     CommitteeRole.MEMBER: [
         *_READ_GOVERNANCE,
@@ -103,6 +109,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("governance.quorumrule", "add", "change"),
         *_crud("governance.matchingconfiguration", "add", "change"),
         *_crud("governance.priorityinteraction", "add", "change"),
+        *_crud("governance.nbarule", "add", "change"),
         *_crud("customer360.auditevent", "view"),
     ],
 }

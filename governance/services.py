@@ -15,10 +15,10 @@ from django.core.mail import send_mail
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from customer360.choices import AuditEventType
-from customer360.services import Actor, audit_event_record, model_save, on_commit
+from customer360.services import Actor, audit_event_record, model_save, on_commit, on_commit_delay
 
 from .choices import CommitteeRole, DecisionStatus, GovernanceStatus, VoteChoice
 from .models import (
@@ -30,6 +30,7 @@ from .models import (
     Lens,
     LifecycleDefinition,
     MatchingConfiguration,
+    NbaRule,
     PriorityInteraction,
     QuorumRule,
     Silo,
@@ -65,6 +66,125 @@ def roles_sync() -> dict[str, Group]:
         group.permissions.set(permissions)
         groups[role] = group
     return groups
+
+
+# --- membership: a steward's object rights follow their silo ----------------------
+
+# Governed models a silo's stewards edit as drafts, with the path to the silo.
+STEWARD_OWNED: tuple[tuple[type[GovernedVersion], str], ...] = (
+    (FieldDefinition, "owning_silo"),
+    (SourceFieldMapping, "source_system__silo"),
+)
+OPEN_GOVERNED_STATUSES = (GovernanceStatus.DRAFT, GovernanceStatus.PROPOSED)
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionSync:
+    """What ``steward_permissions_sync`` changed: object permissions granted and revoked."""
+
+    granted: int = 0
+    revoked: int = 0
+
+    def __add__(self, other: PermissionSync) -> PermissionSync:
+        return PermissionSync(self.granted + other.granted, self.revoked + other.revoked)
+
+
+@transaction.atomic
+def steward_permissions_sync(*, user: User, today: datetime.date | None = None) -> PermissionSync:
+    """Make a user's object rights on drafts match the silos they steward today.
+
+    A steward gets the change permission on every open draft and proposal
+    (field definitions, mappings) of each silo they are an active steward
+    of, including those created before they joined; they lose it on other
+    silos' items once they left, except on versions they proposed
+    themselves (a creator keeps the right to edit their own draft).
+    Idempotent; the membership service calls it at every change and
+    ``sync_roles`` (and the daily task) for everyone, so an end date in the
+    future takes effect on its day.
+    """
+    silo_ids = set(
+        _active_members(roles=[CommitteeRole.DATA_STEWARD], at=today)
+        .filter(user=user)
+        .values_list("silo_id", flat=True)
+    )
+    result = PermissionSync()
+    for model, silo_path in STEWARD_OWNED:
+        perm = _perm(model, "change")
+        held = set(
+            get_objects_for_user(
+                user,
+                perm,
+                klass=model,
+                use_groups=False,
+                with_superuser=False,
+                accept_global_perms=False,
+            ).values_list("pk", flat=True)
+        )
+        grant = list(
+            model._default_manager.filter(
+                status__in=OPEN_GOVERNED_STATUSES, **{f"{silo_path}__in": silo_ids}
+            ).exclude(pk__in=held)
+        )
+        revoke = list(
+            model._default_manager.filter(pk__in=held)
+            .exclude(**{f"{silo_path}__in": silo_ids})
+            .exclude(proposed_by=user)
+        )
+        if grant:
+            # One bulk insert; guardian accepts a queryset though its hint says Model.
+            assign_perm(
+                perm,
+                user,
+                model._default_manager.filter(pk__in=[i.pk for i in grant]),  # type: ignore[arg-type]
+            )
+        if revoke:
+            remove_perm(perm, user, model._default_manager.filter(pk__in=[i.pk for i in revoke]))
+        result += PermissionSync(len(grant), len(revoke))
+    return result
+
+
+def steward_permissions_sync_all(*, today: datetime.date | None = None) -> PermissionSync:
+    """``steward_permissions_sync`` for everyone who is or was a data steward."""
+    user_ids = (
+        CommitteeMember.objects.filter(role=CommitteeRole.DATA_STEWARD)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    result = PermissionSync()
+    for user in User.objects.filter(pk__in=list(user_ids)).order_by("pk"):
+        result += steward_permissions_sync(user=user, today=today)
+    return result
+
+
+@transaction.atomic
+def committee_member_save(*, member: CommitteeMember, actor: Actor, reason: str) -> CommitteeMember:
+    """Add a committee role or change one (a steward joins a silo, or leaves it
+    with an end date), and bring the object rights of the people concerned in
+    line at once: a steward who joins gets their silo's existing drafts, one
+    who left loses them."""
+    previous_user_id = (
+        CommitteeMember.objects.filter(pk=member.pk).values_list("user_id", flat=True).first()
+        if member.pk
+        else None
+    )
+    model_save(member, actor=actor, reason=reason)
+    audit_event_record(
+        event_type=AuditEventType.COMMITTEE_MEMBER_CHANGED,
+        actor=actor,
+        subject=member,
+        reason=reason,
+        new={
+            "user": member.user_id,
+            "silo": member.silo_id,
+            "role": member.role,
+            "active_from": member.active_from.isoformat(),
+            "active_until": member.active_until.isoformat() if member.active_until else None,
+        },
+    )
+    concerned = [member.user_id] + ([previous_user_id] if previous_user_id else [])
+    for user in User.objects.filter(pk__in=concerned):
+        steward_permissions_sync(user=user)
+    return member
 
 
 # --- refusals -------------------------------------------------------------------
@@ -153,6 +273,7 @@ GOVERNED_KEYS: dict[type[GovernedVersion], tuple[str, ...]] = {
     QuorumRule: ("code",),
     MatchingConfiguration: ("code",),
     PriorityInteraction: ("code",),
+    NbaRule: ("code",),  # insights (issue 8)
 }
 
 
@@ -519,6 +640,12 @@ def governed_approve[G: GovernedVersion](*, item: G, actor: Actor, reason: str) 
             "version_in_force": proposal.version,
         },
     )
+    if isinstance(proposal, LifecycleDefinition):
+        # Flags computed under the superseded definition are stale now. Imported
+        # here because the insights package imports governance's selectors.
+        from profiles.insights.tasks import flags_lifecycle_changed
+
+        on_commit_delay(flags_lifecycle_changed, proposal.kind)
     return proposal  # type: ignore[no-any-return]
 
 
@@ -912,6 +1039,48 @@ def decision_tally(
     )
 
 
+def _decide(
+    locked: DataCollectionDecision,
+    *,
+    now: datetime.datetime,
+    actor: Actor,
+    early_reason: str = "",
+) -> DataCollectionDecision:
+    """Tally a locked, voting decision under the quorum rule and record the outcome."""
+    result = decision_tally(decision=locked)
+    reason = (
+        f"Closed early by {actor.describe()}: {early_reason.rstrip('.')}. {result.reason}"
+        if early_reason
+        else result.reason
+    )
+    locked.status = DecisionStatus.APPROVED if result.approved else DecisionStatus.REJECTED
+    locked.decided_at = now
+    locked.decision_reason = reason
+    model_save(locked, actor=actor, reason=reason)
+    audit_event_record(
+        event_type=AuditEventType.DECISION_DECIDED,
+        actor=actor,
+        subject=locked,
+        reason=reason,
+        old={"status": DecisionStatus.VOTING},
+        new={
+            "status": locked.status,
+            "closed_early": bool(early_reason),
+            "votes": [
+                {"member": v.member_id, "silo": v.silo_id, "choice": v.choice, "comment": v.comment}
+                for v in locked.votes.order_by("created_at", "pk")
+            ],
+        },
+    )
+    members = _active_members(roles=[CommitteeRole.MEMBER]).select_related("user")
+    _notify(
+        subject=f"[customer360] Decided: {locked.title} ({locked.get_status_display()})",
+        body=f"'{locked.title}' was {locked.get_status_display().lower()}. {reason}",
+        recipients=[m.user.email for m in members] + [locked.proposed_by.email],
+    )
+    return locked
+
+
 @transaction.atomic
 def decision_close(
     *, decision: DataCollectionDecision, now: datetime.datetime | None = None
@@ -929,32 +1098,107 @@ def decision_close(
     assert locked.voting_deadline is not None
     if now < locked.voting_deadline:
         return locked
-    result = decision_tally(decision=locked)
-    actor = Actor.system("rule:quorum")
-    locked.status = DecisionStatus.APPROVED if result.approved else DecisionStatus.REJECTED
-    locked.decided_at = now
-    locked.decision_reason = result.reason
-    model_save(locked, actor=actor, reason=result.reason)
+    return _decide(locked, now=now, actor=Actor.system("rule:quorum"))
+
+
+@transaction.atomic
+def decision_close_early(
+    *,
+    decision: DataCollectionDecision,
+    actor: Actor,
+    reason: str,
+    now: datetime.datetime | None = None,
+) -> DataCollectionDecision:
+    """The chair closes a vote before its deadline, with a reason.
+
+    The votes cast so far are tallied under the quorum rule in force exactly
+    as at the deadline: silos that have not voted count against the turnout,
+    the privacy officer's veto and required approval still hold. Refused
+    (nothing changed, the attempt logged) for anyone but the chair (the
+    model-wide change right), without a reason, or when voting is not open
+    or its deadline has already passed (then the ordinary close decides).
+    """
+    now = now or timezone.now()
+    if not reason.strip():
+        _refuse("close_early", decision, actor, {"reason": "Say why the vote closes early."})
+    locked = DataCollectionDecision.objects.select_for_update().get(pk=decision.pk)
+    if actor.user is None or not _has_perm(actor, _perm(DataCollectionDecision, "change")):
+        _deny("close_early", locked, actor)
+    if locked.status != DecisionStatus.VOTING:
+        _refuse(
+            "close_early",
+            locked,
+            actor,
+            f"Only an open vote can be closed; this decision is "
+            f"{locked.get_status_display().lower()}.",
+        )
+    assert locked.voting_deadline is not None
+    if now >= locked.voting_deadline:
+        _refuse("close_early", locked, actor, "The deadline has passed: the vote closes as due.")
+    return _decide(locked, now=now, actor=actor, early_reason=reason.strip())
+
+
+@transaction.atomic
+def decision_withdraw(
+    *,
+    decision: DataCollectionDecision,
+    actor: Actor,
+    reason: str,
+    now: datetime.datetime | None = None,
+) -> DataCollectionDecision:
+    """The proposer withdraws their proposal, as a draft or while the vote is open.
+
+    Votes already cast stay recorded with the withdrawn decision. Refused
+    (nothing changed, the attempt logged) for anyone but the proposer,
+    without a reason, once decided or withdrawn, or after the deadline.
+    Voters are told when the vote was open.
+    """
+    now = now or timezone.now()
+    if not reason.strip():
+        _refuse("withdraw", decision, actor, {"reason": "Say why the proposal is withdrawn."})
+    locked = DataCollectionDecision.objects.select_for_update().get(pk=decision.pk)
+    if actor.user is None or locked.proposed_by_id != actor.user.pk:
+        _deny("withdraw", locked, actor)
+    if locked.status not in (DecisionStatus.DRAFT, DecisionStatus.VOTING):
+        _refuse(
+            "withdraw",
+            locked,
+            actor,
+            f"This decision is {locked.get_status_display().lower()}; it can no longer be "
+            "withdrawn.",
+        )
+    if locked.status == DecisionStatus.VOTING:
+        assert locked.voting_deadline is not None
+        if now >= locked.voting_deadline:
+            _refuse("withdraw", locked, actor, "The vote has reached its deadline.")
+    old_status = locked.status
+    locked.status = DecisionStatus.WITHDRAWN
+    locked.decision_reason = f"Withdrawn by the proposer: {reason.strip()}"
+    model_save(locked, actor=actor, reason=locked.decision_reason)
     audit_event_record(
-        event_type=AuditEventType.DECISION_DECIDED,
+        event_type=AuditEventType.DECISION_WITHDRAWN,
         actor=actor,
         subject=locked,
-        reason=result.reason,
-        old={"status": DecisionStatus.VOTING},
+        reason=reason,
+        old={"status": old_status},
         new={
             "status": locked.status,
+            "withdrawn_at": now.isoformat(),
             "votes": [
                 {"member": v.member_id, "silo": v.silo_id, "choice": v.choice, "comment": v.comment}
                 for v in locked.votes.order_by("created_at", "pk")
             ],
         },
     )
-    members = _active_members(roles=[CommitteeRole.MEMBER]).select_related("user")
-    _notify(
-        subject=f"[customer360] Decided: {locked.title} ({locked.get_status_display()})",
-        body=f"'{locked.title}' was {locked.get_status_display().lower()}. {result.reason}",
-        recipients=[m.user.email for m in members] + [locked.proposed_by.email],
-    )
+    if old_status == DecisionStatus.VOTING:
+        members = _active_members(roles=[CommitteeRole.MEMBER]).select_related("user")
+        _notify(
+            subject=f"[customer360] Withdrawn: {locked.title}",
+            body=f"'{locked.title}' was withdrawn by its proposer; no vote is needed. "
+            f"Why: {reason.strip()}",
+            recipients=[m.user.email for m in members]
+            + [getattr(locked.privacy_officer, "email", "")],
+        )
     return locked
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import DataCollectionDecision
-from .services import decision_close, decisions_close_due
+from .services import decision_close, decisions_close_due, steward_permissions_sync_all
 
 
 @shared_task(name="governance.decisions_close_due")
@@ -26,3 +26,11 @@ def decision_close_task(decision_id: int) -> None:
     decision = DataCollectionDecision.objects.filter(pk=decision_id).first()
     if decision is not None:
         decision_close(decision=decision)
+
+
+@shared_task(name="governance.steward_permissions_sync")
+def steward_permissions_sync_task() -> int:
+    """Periodic (daily): stewards whose membership ended lose their silo's drafts,
+    those whose membership began get them; returns how many rights changed."""
+    result = steward_permissions_sync_all()
+    return result.granted + result.revoked

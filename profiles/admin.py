@@ -10,14 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template import engines
 
 from customer360.admin import REASON_FIELD, HistoryAdmin, ReadOnlyAdmin, ReadOnlyInline, admin_actor
 
 from .forms import CustomerAdminForm
+from .insights.report import conflicts_by_silo_pair_and_month
 from .models import (
     BlockingKey,
     Case,
+    ContactConflictReport,
     Customer,
     Flag,
     Holding,
@@ -32,6 +36,8 @@ from .models import (
     OutboundAction,
     QuarantinedRow,
     Relationship,
+    ResolutionBatch,
+    ResolutionRun,
     SourceFormat,
     SourceRecord,
 )
@@ -197,6 +203,10 @@ class FlagAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboundAction)
 class OutboundActionAdmin(HistoryAdmin):
+    """Outbound actions enter only through contact arbitration (``action_propose``:
+    the API, the agent screens, campaign files), so the admin shows them and
+    their block reasons but never adds or edits one past the checks."""
+
     list_display = ["scheduled_for", "customer", "kind", "silo", "purpose", "channel", "status"]
     list_filter = ["status", "kind", "silo", "purpose", "channel"]
     list_select_related = ["customer", "silo", "purpose", "channel"]
@@ -204,6 +214,58 @@ class OutboundActionAdmin(HistoryAdmin):
     autocomplete_fields = ["silo", "purpose", "channel"]
     search_fields = ["=customer__customer_number", "=external_id"]
     show_full_result_count = False
+    readonly_fields = ["why_blocked"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Why blocked")
+    def why_blocked(self, obj: Any) -> str:
+        return " ".join(reason.get("message", "") for reason in obj.block_reasons or []) or "-"
+
+
+_REPORT_TEMPLATE = """{% extends "admin/base_site.html" %}
+{% block content %}
+<p>Outbound actions blocked because they contradicted another silo's pending or recent
+action (incompatibility rules), by the month they were proposed and the pair of silos.</p>
+<table>
+  <thead><tr><th>Month</th><th>Silo</th><th>Silo</th><th>Conflicts</th></tr></thead>
+  <tbody>
+  {% for row in rows %}
+    <tr><td>{{ row.month }}</td><td>{{ row.silo_a }}</td><td>{{ row.silo_b }}</td>
+        <td>{{ row.count }}</td></tr>
+  {% empty %}
+    <tr><td colspan="4">No conflict has been blocked.</td></tr>
+  {% endfor %}
+  </tbody>
+</table>
+{% endblock %}"""
+
+
+@admin.register(ContactConflictReport)
+class ContactConflictReportAdmin(ReadOnlyAdmin):
+    """The committee's report of conflicts by silo pair and month (a proxy's list page)."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("profiles.view_contactconflictreport"))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Contact conflicts by silo pair and month",
+            "opts": self.model._meta,
+            "rows": conflicts_by_silo_pair_and_month(),
+        }
+        html = engines["django"].from_string(_REPORT_TEMPLATE).render(context, request)
+        return HttpResponse(html)
 
 
 # --- identity resolution: written by its services and tasks, shown here -----------
@@ -257,4 +319,18 @@ class BlockingKeyAdmin(ReadOnlyAdmin):
     list_display = ["record", "rule", "key"]
     list_filter = ["rule"]
     search_fields = ["=key"]
+    show_full_result_count = False
+
+
+@admin.register(ResolutionRun)
+class ResolutionRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "kind", "status", "batches_done", "batches_total", "records_done",
+                    "merges", "candidates", "started_at", "finished_at"]  # fmt: skip
+    list_filter = ["kind", "status"]
+
+
+@admin.register(ResolutionBatch)
+class ResolutionBatchAdmin(ReadOnlyAdmin):
+    list_display = ["run", "number", "done_at"]
+    list_select_related = ["run"]
     show_full_result_count = False

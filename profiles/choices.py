@@ -132,3 +132,41 @@ class ActionStatus(models.TextChoices):
 
 
 PENDING_ACTION_STATUSES = (ActionStatus.PROPOSED, ActionStatus.PENDING)
+
+
+# --- insights: flags, next best action, contact arbitration (issue 8) ----------------------
+
+# Statuses of an action that reaches, or will reach, the customer: what caps count.
+CONTACT_ACTION_STATUSES = (ActionStatus.PROPOSED, ActionStatus.PENDING, ActionStatus.SENT)
+
+# Kinds that sell something: a quiet period after a complaint stops these. Notices
+# the company owes the customer (a cancellation, a collections or service
+# notice, a consent renewal) are not commercial and still go out.
+COMMERCIAL_ACTION_KINDS = (
+    ActionKind.OFFER,
+    ActionKind.UPSELL,
+    ActionKind.CROSS_SELL,
+    ActionKind.RETENTION_OFFER,
+    ActionKind.RETENTION_CALL,
+)
+
+
+class BlockCode(models.TextChoices):
+    """Why contact arbitration blocked an outbound action (one code per check)."""
+
+    CHANNEL_CLOSED = "channel_closed", "Channel not open for outbound contact"
+    NO_CONSENT = "no_consent", "No consent for the purpose and channel"
+    FREQUENCY_CAP = "frequency_cap", "Frequency cap reached"
+    QUIET_PERIOD = "quiet_period", "Quiet period after a complaint"
+    INCOMPATIBLE = "incompatible", "Conflicts with another silo's action"
+    UNKNOWN_CUSTOMER = "unknown_customer", "Unknown customer number"
+    MERGED_CUSTOMER = "merged_customer", "Customer merged into another number"
+    UNKNOWN_HOLDING = "unknown_holding", "Unknown holding for this customer"
+
+
+class FlagLabel(models.TextChoices):
+    """The plain-words level of a flag's score."""
+
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"

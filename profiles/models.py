@@ -41,6 +41,8 @@ from .identity.choices import (
     ImportFormat,
     ImportStatus,
     ModelMethod,
+    RunKind,
+    RunStatus,
 )
 from .numbers import validate_customer_number
 
@@ -795,8 +797,100 @@ class MergeEvent(models.Model):
 # (each issue adds its models directly below its own marker)
 
 
+class ResolutionRun(models.Model):
+    """One run of identity resolution (or of householding) over many records.
+
+    ``resolve_identities`` fans the work out as a Celery group of
+    ``ResolutionBatch`` tasks; each finished batch adds its counts here, and
+    the batch that finishes last closes the run. At most one run of a kind is
+    running at a time (a partial unique index), so a second concurrent start
+    is refused by the database, not by a check-then-act.
+    """
+
+    kind = models.CharField(max_length=12, choices=RunKind.choices)
+    full = models.BooleanField(default=False, help_text="Every record, not only unresolved ones.")
+    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    progressed_at = models.DateTimeField(default=timezone.now, help_text="Last batch finished.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    batches_total = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    records_total = models.PositiveIntegerField(default=0)
+    records_done = models.PositiveIntegerField(default=0)
+    customers_created = models.PositiveIntegerField(default=0)
+    records_linked = models.PositiveIntegerField(default=0)
+    candidates = models.PositiveIntegerField(default=0, help_text="Pairs proposed meanwhile.")
+    merges = models.PositiveIntegerField(default=0, help_text="Merges made meanwhile.")
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status=RunStatus.RUNNING),
+                name="resolutionrun_one_running_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=RunStatus.RUNNING, finished_at__isnull=True)
+                | (~Q(status=RunStatus.RUNNING) & Q(finished_at__isnull=False)),
+                name="resolutionrun_finished_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(batches_done__lte=F("batches_total")),
+                name="resolutionrun_batches_done_le_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(actor__isnull=False) | ~Q(actor_label=""),
+                name="resolutionrun_actor_required",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.pk} ({self.status})"
+
+
+class ResolutionBatch(models.Model):
+    """One Celery task's share of a run: the ids of the records it resolves.
+
+    ``done_at`` is claimed with a compare-and-set, so a batch that is
+    delivered twice (a retry, a lost acknowledgement) is counted once.
+    """
+
+    run = models.ForeignKey(ResolutionRun, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    record_ids = models.JSONField(default=list)
+    outcomes = models.JSONField(default=dict, blank=True, help_text="Records per outcome.")
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="resolutionbatch_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.number} of run {self.run_id}"
+
+
 # --- insights: flags, next best action, contact arbitration (issue 8) ----------------------
 # (each issue adds its models directly below its own marker)
+
+
+class ContactConflictReport(OutboundAction):
+    """The committee's report: actions blocked for contradicting another silo's,
+    counted by silo pair and month. A read-only proxy, so the admin lists it."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "contact conflict report"
+        verbose_name_plural = "contact conflict reports"
 
 
 # --- agent screens: search and restricted access (issue 6) ---------------------------------

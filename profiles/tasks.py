@@ -15,12 +15,19 @@ from django.db import OperationalError
 
 from .identity.matching import source_record_match
 from .identity.review import candidate_merge_auto
+from .identity.runs import resolution_batch_resolve
+
+# Deadlocks and serialization failures reach Django as OperationalError:
+# psycopg's DeadlockDetected and SerializationFailure are TransactionRollbackError,
+# an OperationalError, which django.db.utils.DatabaseErrorWrapper re-raises as
+# django.db.OperationalError (tests/profiles/test_identity_concurrency.py checks it).
+TRANSIENT = (OperationalError,)
 
 
 @shared_task(
     name="profiles.source_records_match",
     ignore_result=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=TRANSIENT,
     retry_backoff=True,
     retry_backoff_max=30,
     retry_jitter=True,
@@ -35,7 +42,7 @@ def source_records_match(record_ids: list[int]) -> None:
 @shared_task(
     name="profiles.customer_merge",
     ignore_result=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=TRANSIENT,
     retry_backoff=True,
     retry_backoff_max=30,
     retry_jitter=True,
@@ -44,3 +51,43 @@ def source_records_match(record_ids: list[int]) -> None:
 def customer_merge_task(candidate_id: int) -> None:
     """Merge an auto-merge candidate; a no-op when it was decided or merged already."""
     candidate_merge_auto(candidate_id=candidate_id)
+
+
+@shared_task(
+    name="profiles.resolution_batch",
+    ignore_result=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=8,
+)
+def resolution_batch_task(batch_id: int) -> None:
+    """Resolve one batch of a resolution run; a batch counted already is a no-op."""
+    resolution_batch_resolve(batch_id=batch_id)
+
+
+@shared_task(
+    name="profiles.households_update",
+    ignore_result=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def households_update_task() -> None:
+    """Bring households in line with the governed rules; refused quietly while one runs."""
+    from customer360.choices import ActorChannel
+    from customer360.services import Actor
+
+    from .identity.households import households_update
+    from .identity.runs import RunRefused
+
+    try:
+        households_update(
+            actor=Actor.system("rule:householding", ActorChannel.TASK),
+            reason="Scheduled householding",
+        )
+    except RunRefused:
+        return  # another run is doing the same work right now

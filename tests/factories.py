@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from factory.django import DjangoModelFactory
+from oauth2_provider.models import Application
 
 from consent.choices import (
     CaptureMethod,
@@ -38,8 +39,17 @@ from consent.models import (
     Purpose,
     RetentionRun,
 )
+from customer360.api.choices import ApiScope, DeliveryStatus
 from customer360.choices import ActorChannel, AuditEventType, DomainEventType
-from customer360.models import AuditEvent, OutboxEvent
+from customer360.models import (
+    AccessLog,
+    ApiClient,
+    AuditEvent,
+    IdempotencyKey,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from governance.choices import (
     CardSection,
     CommitteeRole,
@@ -77,7 +87,7 @@ from profiles.choices import (
     LineOfBusiness,
     RelationshipKind,
 )
-from profiles.identity.choices import ImportFormat, ImportStatus, ModelMethod
+from profiles.identity.choices import ImportFormat, ImportStatus, ModelMethod, RunKind, RunStatus
 from profiles.models import (
     BlockingKey,
     Case,
@@ -95,6 +105,8 @@ from profiles.models import (
     OutboundAction,
     QuarantinedRow,
     Relationship,
+    ResolutionBatch,
+    ResolutionRun,
     SourceFormat,
     SourceRecord,
 )
@@ -634,8 +646,57 @@ class AuditEventFactory(DjangoModelFactory):
 # (factories for this issue's models go directly below this marker)
 
 
+class ResolutionRunFactory(DjangoModelFactory):
+    class Meta:
+        model = ResolutionRun
+
+    kind = RunKind.RESOLVE
+    status = RunStatus.DONE
+    actor_label = "test"
+    reason = "Test run"
+    finished_at = factory.LazyFunction(NOW)
+
+
+class ResolutionBatchFactory(DjangoModelFactory):
+    class Meta:
+        model = ResolutionBatch
+
+    run = factory.SubFactory(ResolutionRunFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    record_ids = factory.LazyFunction(lambda: [SourceRecordFactory(customer=None).pk])
+
+
 # --- insights (issue 8) ----------------------------------------------------------
 # (factories for this issue's models go directly below this marker)
+# Imported here so that this section never touches the import block above.
+from governance.models import NbaRule  # noqa: E402
+from profiles.choices import ActionStatus  # noqa: E402
+from profiles.models import ContactConflictReport  # noqa: E402
+
+
+class NbaRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = NbaRule
+
+    code = factory.Sequence(lambda n: f"nba-{n}")
+    name = factory.LazyAttribute(lambda r: r.code.title())
+    action_kind = ActionKind.OFFER
+    purpose = factory.LazyFunction(lambda: Purpose.objects.get(code="marketing"))
+    explanation = "A test suggestion."
+    version = 1
+    status = GovernanceStatus.DRAFT
+
+
+class ContactConflictReportFactory(OutboundActionFactory):
+    """The report is a proxy of outbound actions: any blocked conflict is a row of it."""
+
+    class Meta:
+        model = ContactConflictReport
+
+    status = ActionStatus.BLOCKED
+    block_reasons = factory.LazyFunction(
+        lambda: [{"code": "incompatible", "message": "Conflicts with a test action."}]
+    )
 
 
 # --- agent screens (issue 6) -----------------------------------------------------
@@ -655,3 +716,67 @@ class OutboxEventFactory(DjangoModelFactory):
     payload = factory.LazyAttribute(
         lambda e: {"customer_number": e.customer_number, "purpose": "marketing"}
     )
+
+
+class ApplicationFactory(DjangoModelFactory):
+    """A django-oauth-toolkit application of the client-credentials grant."""
+
+    class Meta:
+        model = Application
+
+    name = factory.Sequence(lambda n: f"partner-{n}")
+    client_id = factory.Sequence(lambda n: f"partner-client-{n}")
+    client_secret = "partner-secret-for-tests"
+    client_type = Application.CLIENT_CONFIDENTIAL
+    authorization_grant_type = Application.GRANT_CLIENT_CREDENTIALS
+    user = factory.SubFactory(UserFactory)
+
+
+class ApiClientFactory(DjangoModelFactory):
+    class Meta:
+        model = ApiClient
+
+    application = factory.SubFactory(ApplicationFactory)
+    source_system = factory.SubFactory(SourceSystemFactory)
+    scopes = factory.LazyFunction(lambda: list(ApiScope.values))
+    is_active = True
+
+
+class AccessLogFactory(DjangoModelFactory):
+    class Meta:
+        model = AccessLog
+
+    application = factory.SubFactory(ApplicationFactory)
+    customer_number = factory.LazyFunction(lambda: CustomerFactory().customer_number)
+    endpoint = "customers.context"
+
+
+class IdempotencyKeyFactory(DjangoModelFactory):
+    class Meta:
+        model = IdempotencyKey
+
+    application = factory.SubFactory(ApplicationFactory)
+    key = factory.Sequence(lambda n: f"key-{n}")
+    request_hash = "0" * 64
+    endpoint = "interactions.bulk"
+    response_status = 200
+    response_body = factory.LazyFunction(lambda: {"written": True, "counts": {}, "results": []})
+
+
+class WebhookSubscriptionFactory(DjangoModelFactory):
+    class Meta:
+        model = WebhookSubscription
+
+    application = factory.SubFactory(ApplicationFactory)
+    url = "https://partner.example.org/hooks/customer360"
+    secret = "webhook-secret-for-tests"
+    event_types = factory.LazyFunction(lambda: list(DomainEventType.values))
+
+
+class WebhookDeliveryFactory(DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    subscription = factory.SubFactory(WebhookSubscriptionFactory)
+    event = factory.SubFactory(OutboxEventFactory)
+    status = DeliveryStatus.PENDING

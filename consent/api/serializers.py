@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from consent.choices import STATED_STATUSES
 from consent.models import Channel, ConsentRecord, Purpose
+from customer360.api.base import StrictSerializer
 
 
 class PurposeSerializer(serializers.ModelSerializer[Purpose]):
@@ -47,3 +49,17 @@ class ConsentRecordSerializer(serializers.ModelSerializer[ConsentRecord]):
             "recorded_at",
         ]
         read_only_fields = fields
+
+
+class ConsentCaptureSerializer(StrictSerializer):
+    """A consent statement a partner captured, with its evidence."""
+
+    customer_number = serializers.CharField(max_length=16)
+    purpose = serializers.SlugField(max_length=40)
+    channel = serializers.SlugField(max_length=20)
+    status = serializers.ChoiceField(choices=[(s.value, s.label) for s in STATED_STATUSES])
+    evidence_reference = serializers.CharField(
+        max_length=200, help_text="Where the proof is kept in your system (form id, recording)."
+    )
+    captured_at = serializers.DateTimeField(required=False)
+    effective_until = serializers.DateTimeField(required=False, allow_null=True)

@@ -1,9 +1,9 @@
-"""REST API routes of the consent app (none yet; the partner API issue adds them).
+"""REST API routes of the consent app."""
 
-Included under /api/v1/ once it registers a viewset.
-"""
+from rest_framework.routers import SimpleRouter
 
-from rest_framework.routers import DefaultRouter
+from .views import ConsentViewSet
 
-router = DefaultRouter()
+router = SimpleRouter()
+router.register("consents", ConsentViewSet, basename="consent")
 urlpatterns = router.urls

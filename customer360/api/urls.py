@@ -1,5 +1,14 @@
-"""Project-wide REST API routes (events feed, documentation)."""
+"""Project-wide REST API routes: the events feed and the documentation."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from .views import EventViewSet
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    # One GET: a feed, not a collection of resources (no list schema, no detail route).
+    path("events/", EventViewSet.as_view({"get": "feed"}), name="event-feed"),
+    # Swagger UI from the sidecar's static files; its initialiser is a separate
+    # script file, so the strict CSP (no inline script) holds.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="v1:schema"), name="docs"),
+]

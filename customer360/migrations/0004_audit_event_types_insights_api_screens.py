@@ -64,6 +64,11 @@ class Migration(migrations.Migration):
                     ("households.updated", "Households updated"),
                     ("api_client.changed", "API client changed"),
                     ("webhook.dead_lettered", "Webhook delivery dead-lettered"),
+                    (
+                        "decision.withdrawn",
+                        "Collection decision withdrawn by its proposer",
+                    ),
+                    ("committee.member_changed", "Committee role added or changed"),
                 ],
                 max_length=64,
             ),

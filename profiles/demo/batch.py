@@ -723,6 +723,30 @@ class DemoGenerator:
                 reason=self.reason,
             )
             self.counts["OutboundAction"] += 1
+        # The customer agreed to marketing letters (the up-sell is legitimate on its
+        # own): what makes the day go wrong is the other silo's letter, not consent.
+        record = plan.records[0]
+        captured = self.now - datetime.timedelta(minutes=30)
+        self._write(
+            ConsentRecord,
+            [
+                ConsentRecord(
+                    customer=plan.customer,
+                    purpose_id=world.purposes["marketing"].pk,
+                    channel_id=world.channels["post"].pk,
+                    status=ConsentStatus.GRANTED,
+                    capture_method=CaptureMethod.PAPER,
+                    captured_via_id=world.channels["post"].pk,
+                    captured_by=self.agent,
+                    source_record=record.row,
+                    captured_at=captured,
+                    effective_from=captured,
+                    evidence_reference=f"{record.spec.system_code}:{record.key}:signed-form",
+                    notice=world.notices[-1],
+                    double_opt_in=DoubleOptIn.NOT_REQUIRED,
+                )
+            ],
+        )
         self.scenario = {
             "customer_number": plan.customer.customer_number,
             "policy": policy.reference,

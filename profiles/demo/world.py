@@ -37,6 +37,7 @@ from governance.models import (
     FieldDefinition,
     Lens,
     LifecycleDefinition,
+    NbaRule,
     Silo,
     SourceFieldMapping,
     SourceSystem,
@@ -44,7 +45,7 @@ from governance.models import (
 )
 from governance.services import roles_sync
 from governance.vocabulary import CHARTER_SILO
-from profiles.choices import ActionKind
+from profiles.choices import ActionKind, FlagKind, LineOfBusiness
 from profiles.mapping import FieldMapping
 
 from .silos import SILOS
@@ -378,6 +379,20 @@ def _partner_create(*, admin: User) -> tuple[Application, str]:
     )
     application.full_clean()
     application.save()  # hashes the secret
+    # The partner speaks for the risk silo's policy system (claims), with every scope.
+    from customer360.api.choices import ApiScope
+    from customer360.models import ApiClient
+    from customer360.services import api_client_save
+
+    api_client_save(
+        client=ApiClient(
+            application=application,
+            source_system=SourceSystem.objects.filter(code="risk-pas").first(),
+            scopes=list(ApiScope.values),
+        ),
+        actor=Actor.system("seed_demo", ActorChannel.COMMAND),
+        reason="Demo partner client",
+    )
     return application, secret
 
 
@@ -470,6 +485,60 @@ def _rules_create(
             description="Marketing and risk must not write about the same policy with "
             "opposite messages within 30 days.",
             **approved,
+        ),
+    ):  # fmt: skip
+        model_save(rule, actor=actor, reason=reason)
+    _nba_rules_create(actor=actor, reason=reason, channels=channels, approved=approved)
+
+
+def _nba_rules_create(
+    *, actor: Actor, reason: str, channels: dict[str, Channel], approved: dict[str, object]
+) -> None:
+    """The committee's next-best-action rules: essential ones first, then offers."""
+    purposes = {
+        p.code: p for p in Purpose.objects.filter(code__in=["service", "marketing", "retention"])
+    }
+    for rule in (
+        NbaRule(
+            code="resolve-complaint", name="Resolve the open complaint", essential=True, rank=1,
+            action_kind=ActionKind.NOTICE, purpose=purposes["service"],
+            requires_open_complaint=True,
+            explanation="The customer has an open complaint: resolve it before offering "
+            "anything.",
+            **approved,
+        ),
+        NbaRule(
+            code="renew-consent", name="Renew an expiring consent", essential=True, rank=2,
+            action_kind=ActionKind.CONSENT_RENEWAL, purpose=purposes["service"],
+            requires_consent_renewal=True,
+            explanation="A consent expires within 30 days: ask whether the customer renews it.",
+            **approved,
+        ),
+        NbaRule(
+            code="moving-home", name="Moving house", rank=5, action_kind=ActionKind.NOTICE,
+            purpose=purposes["service"], contact_reasons="move, moving, new address",
+            explanation="The customer is moving: offer to carry home and motor cover over to "
+            "the new address.",
+            **approved,
+        ),
+        NbaRule(
+            code="retention-call", name="Retention call", rank=10,
+            action_kind=ActionKind.RETENTION_CALL, purpose=purposes["retention"],
+            channel=channels["phone"], flag_kind=FlagKind.CHURN_RISK, flag_min_score=0.6,
+            explanation="High churn risk. {flag_reason}", **approved,
+        ),
+        NbaRule(
+            code="home-bundle", name="Home insurance bundle", rank=20,
+            action_kind=ActionKind.CROSS_SELL, purpose=purposes["marketing"],
+            holds_line=LineOfBusiness.MOTOR, lacks_line=LineOfBusiness.HOME,
+            flag_kind=FlagKind.UPSELL,
+            explanation="{flag_reason} Offer the home bundle: 15% off with the motor policy.",
+            **approved,
+        ),
+        NbaRule(
+            code="upsell-gap", name="Product gap", rank=30, action_kind=ActionKind.UPSELL,
+            purpose=purposes["marketing"], flag_kind=FlagKind.UPSELL, flag_min_score=0.4,
+            explanation="{flag_reason}", **approved,
         ),
     ):  # fmt: skip
         model_save(rule, actor=actor, reason=reason)

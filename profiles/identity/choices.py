@@ -39,3 +39,16 @@ class MatchLevel(models.TextChoices):
 class ModelMethod(models.TextChoices):
     CONFIGURED = "configured", "Set by configuration"
     EM = "em", "Estimated from the data (EM)"
+
+
+class RunKind(models.TextChoices):
+    """What an identity run does."""
+
+    RESOLVE = "resolve", "Resolve source records"
+    HOUSEHOLDS = "households", "Update households"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed or abandoned"

@@ -16,6 +16,7 @@ Pairs a steward called "not a match" (``NotAMatch``) are never proposed again.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -276,12 +277,14 @@ def candidate_propose(
 
 
 @transaction.atomic
-def source_record_match(*, record_id: int) -> str:
+def source_record_match(*, record_id: int, resolved_before: datetime.datetime | None = None) -> str:
     """Resolve one new or changed source record; returns what happened.
 
     ``"linked"`` (to an existing customer), ``"created"`` (a new customer),
     ``"refreshed"`` (a changed record's customer re-derived) or ``"skipped"``
-    (gone, or already resolved: the task is idempotent).
+    (gone, or already resolved: the task is idempotent). With
+    ``resolved_before`` (a full re-resolution run's start), a record resolved
+    before that moment is matched again, one resolved since is skipped.
     """
     record = (
         SourceRecord.objects.select_for_update(of=("self",))
@@ -289,7 +292,11 @@ def source_record_match(*, record_id: int) -> str:
         .filter(pk=record_id)
         .first()
     )
-    if record is None or record.resolved_at is not None:
+    if record is None:
+        return "skipped"
+    if record.resolved_at is not None and (
+        resolved_before is None or record.resolved_at >= resolved_before
+    ):
         return "skipped"
     model = match_model_current()
     weights = weights_for(model)

@@ -28,10 +28,11 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from customer360.choices import AuditEventType
+from customer360.choices import AuditEventType, DomainEventType
 from customer360.services import (
     Actor,
     audit_event_record,
+    event_publish,
     model_bulk_update,
     model_save,
 )
@@ -284,6 +285,16 @@ def customer_merge(
         },
         customer_number=survivor.customer_number,
     )
+    # Partners keyed on the merged number learn where it went (numbers only).
+    event_publish(
+        event_type=DomainEventType.CUSTOMER_MERGED,
+        customer_number=survivor.customer_number,
+        payload={
+            "survivor": survivor.customer_number,
+            "merged": merged.customer_number,
+            "merge_event": str(event.reference),
+        },
+    )
     return event
 
 
@@ -388,6 +399,15 @@ def customer_unmerge(*, merge_event: MergeEvent, actor: Actor, reason: str) -> M
         old={"merge_event": event.pk, "survivor_number": survivor.customer_number},
         new={"split_off_number": split_off.customer_number},
         customer_number=survivor.customer_number,
+    )
+    event_publish(
+        event_type=DomainEventType.CUSTOMER_UNMERGED,
+        customer_number=survivor.customer_number,
+        payload={
+            "survivor": survivor.customer_number,
+            "merged": split_off.customer_number,
+            "merge_event": str(event.reference),
+        },
     )
     return event
 

@@ -297,6 +297,7 @@ def em_estimate(
     *,
     start: dict[str, Any],
     fixed_u: dict[str, dict[str, float]] | None = None,
+    fixed_prior: float | None = None,
     iterations: int = 40,
     tolerance: float = 1e-5,
 ) -> dict[str, Any]:
@@ -307,6 +308,11 @@ def em_estimate(
     Returns parameters in level form (see ``params_as_levels``).
     """
     params = params_as_levels(start)
+    if fixed_prior is not None:
+        # With u fixed and the prior free, EM can call every blocked pair a
+        # match and let m absorb the non-matches; a prior estimated outside
+        # EM (as Splink does) keeps it honest.
+        params["prior"] = fixed_prior
     if fixed_u:
         for name, u in fixed_u.items():
             params["fields"][name]["u"] = dict(u)
@@ -328,9 +334,10 @@ def em_estimate(
         if total == 0:
             break
         change = 0.0
-        new_prior = min(max(expected_matches / total, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR)
-        change = max(change, abs(new_prior - params["prior"]))
-        params["prior"] = new_prior
+        if fixed_prior is None:
+            new_prior = min(max(expected_matches / total, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR)
+            change = max(change, abs(new_prior - params["prior"]))
+            params["prior"] = new_prior
         for name in FIELDS:
             sides: Iterable[tuple[str, dict[str, float]]] = [("m", m_counts[name])]
             if not fixed_u or name not in fixed_u:

@@ -8,4 +8,18 @@ from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [("profiles", "0003_identity_runs")]
 
-    operations: list[migrations.operations.base.Operation] = []
+    operations: list[migrations.operations.base.Operation] = [
+        # The committee's conflict report in the admin: a proxy, no table.
+        migrations.CreateModel(
+            name="ContactConflictReport",
+            fields=[],
+            options={
+                "verbose_name": "contact conflict report",
+                "verbose_name_plural": "contact conflict reports",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
+            },
+            bases=("profiles.outboundaction",),
+        ),
+    ]

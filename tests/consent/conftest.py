@@ -15,6 +15,9 @@ from customer360.choices import ActorChannel
 from customer360.services import Actor
 from profiles.models import Customer
 
+# The real-worker fixture, for tests/consent/test_dsr_worker.py.
+from tests.customer360.conftest import celery_worker_process  # noqa: F401
+
 
 @pytest.fixture
 def marketing(db: None) -> Purpose:

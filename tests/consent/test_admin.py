@@ -13,7 +13,7 @@ from consent.choices import CaptureMethod, ConsentStatus, DoubleOptIn
 from consent.models import Channel, ConsentRecord, Purpose
 from customer360.choices import AuditEventType
 from customer360.models import AuditEvent
-from tests.factories import ConsentRecordFactory, CustomerFactory
+from tests.factories import ConsentRecordFactory, CustomerFactory, DataSubjectRequestFactory
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:consent_consentrecord_changelist")
@@ -103,3 +103,26 @@ def test_change_and_delete_are_refused(
     record.refresh_from_db()
     assert record.status == ConsentStatus.GRANTED
     assert ConsentRecord.objects.count() == 1
+
+
+def test_request_page_shows_the_fulfilment_steps(
+    superuser: User, admin_client_for: Callable[[User], Client]
+) -> None:
+    request = DataSubjectRequestFactory(
+        progress=30,
+        attempts=2,
+        progress_steps=[
+            {"step": "started", "at": "2026-11-23T10:00:00+00:00", "attempt": 2},
+            {"step": "identities", "at": "2026-11-23T10:00:01+00:00", "count": 2},
+            {"step": "exported", "at": "2026-11-23T10:00:02+00:00", "table": "holdings", "rows": 3},
+        ],
+    )
+    page = admin_client_for(superuser).get(
+        reverse("admin:consent_datasubjectrequest_change", args=[request.pk])
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<li>2026-11-23 10:00:01 identities: count 2</li>" in html
+    assert "<li>2026-11-23 10:00:02 exported: rows 3, table holdings</li>" in html
+    assert 'name="claimed_by"' not in html
+    assert 'name="progress_steps"' not in html

@@ -359,7 +359,13 @@ def test_erasure_is_all_or_nothing(
         dsr_fulfilment_run(request_id=request.pk)
     assert calls["n"] >= 2  # it got halfway: customers, source records, interactions
     request.refresh_from_db()
-    assert (request.status, request.progress) == (RequestStatus.IN_PROGRESS, 10)
+    # Planned (every table counted: 50%), then the erasure rolled back whole.
+    assert (request.status, request.progress) == (RequestStatus.IN_PROGRESS, 50)
+    assert request.progress_steps[-1]["step"] == "failed"
+    assert request.progress_steps[-1]["error"] == "RuntimeError"
+    assert request.progress_steps[-1]["transient"] is False
+    assert not [s for s in request.progress_steps if s["step"] == "erased"]
+    assert (request.claimed_by, request.claimed_at) == ("", None)  # released for a retry
     assert Customer.objects.get(pk=person["survivor"].pk).given_name == "Ada"
     assert SourceRecord.objects.filter(customer=person["survivor"]).exclude(raw={}).exists()
     assert Interaction.objects.filter(customer=person["survivor"]).exclude(summary="").exists()

@@ -33,6 +33,9 @@ ALLOWED, DENIED, LOGIN = 200, 403, 302
         ("committee_member", "fielddefinition_change", ALLOWED),  # view only
         ("steward", "fielddefinition_change", ALLOWED),
         ("privacy_officer", "auditevent_changelist", ALLOWED),
+        ("privacy_officer", "accesslog_changelist", ALLOWED),
+        ("agent", "accesslog_changelist", DENIED),
+        ("steward", "accesslog_changelist", DENIED),
         ("superuser", "customer_changelist", ALLOWED),
         ("superuser", "fielddefinition_change", ALLOWED),
         ("superuser", "auditevent_changelist", ALLOWED),
@@ -54,6 +57,7 @@ def test_permission_matrix(
             "admin:governance_fielddefinition_change", args=[definition.pk]
         ),
         "auditevent_changelist": reverse("admin:customer360_auditevent_changelist"),
+        "accesslog_changelist": reverse("admin:customer360_accesslog_changelist"),
     }
     if user_fixture:
         client.force_login(request.getfixturevalue(user_fixture))

@@ -142,3 +142,172 @@ def test_wrong_password_shows_an_error_and_stays_signed_out(
 
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(f"{login_url(live_server)}?next=/")
+
+
+# --- issue 6: the agent, steward and privacy-officer screens ------------------------
+
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+
+from consent.choices import CaptureMethod, ConsentStatus  # noqa: E402
+from consent.services import consent_record  # noqa: E402
+from customer360.choices import ActorChannel  # noqa: E402
+from customer360.services import Actor  # noqa: E402
+from governance.services import roles_sync  # noqa: E402
+from tests.factories import (  # noqa: E402
+    CustomerFactory,
+    DataSubjectRequestFactory,
+    MatchCandidateFactory,
+    SiloFactory,
+)
+from tests.profiles.test_views_card import (  # noqa: E402
+    baseline_install,
+    fill_customer,
+    make_lens,
+)
+
+
+def role_user(username: str, role: str) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, first_name=username)
+    user.groups.add(Group.objects.get(name=group_name(role)))
+    return user
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core (bundled with axe-playwright-python, no CDN) finds no violation."""
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.fixture
+def screens_world(transactional_db: None) -> dict[str, Any]:
+    baseline_install()
+    groups = roles_sync()
+    make_lens([groups[CommitteeRole.AGENT], groups[CommitteeRole.DATA_STEWARD]])
+    silo = SiloFactory(code="service", name="Customer service")
+    grace = CustomerFactory(
+        given_name="Grace", family_name="Hopper", phone="+31612345678", locality="Utrecht"
+    )
+    fill_customer(grace, silo, interactions=3)
+    CustomerFactory(given_name="Alan", family_name="Turing")
+    consent_record(
+        customer=grace,
+        purpose="marketing",
+        channel="email",
+        status=ConsentStatus.GRANTED,
+        capture_method=CaptureMethod.WEB_FORM,
+        captured_via="web",
+        actor=Actor.system("test", ActorChannel.COMMAND),
+        reason="Signed up",
+    )
+    return {"grace": grace, "silo": silo}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agent_finds_a_misspelt_customer_logs_a_complaint_and_withdraws_consent(
+    page: Page, live_server: Any, screens_world: dict[str, Any]
+) -> None:
+    role_user("agent-ada", CommitteeRole.AGENT)
+    grace = screens_world["grace"]
+    sign_in(page, live_server, "agent-ada", PASSWORD)
+
+    # The search box has keyboard focus: typing goes straight into it.
+    expect(page.get_by_label("Find a customer")).to_be_focused()
+    page.keyboard.type("Grcae Hoppr")
+    page.keyboard.press("Enter")
+    result = page.get_by_role("link", name="Grace Hopper")
+    expect(result).to_be_visible()
+    expect(page.get_by_text("spelled differently").first).to_be_visible()
+    assert_accessible(page)
+    snap(page, "screens_search_misspelt")
+
+    result.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Grace")
+    expect(page.get_by_text(grace.customer_number).first).to_be_visible()
+    timeline = page.locator("#timeline")
+    expect(timeline.get_by_text("Contact 0")).to_be_visible()
+    consent = page.locator("#consent")
+    expect(consent.get_by_role("button", name="Review the change")).to_be_visible()
+    assert_accessible(page)
+    snap(page, "screens_card")
+
+    # Log a complaint with the keyboard-usable form; the timeline updates in place.
+    page.get_by_role("link", name="Log an interaction").click()
+    form = page.locator("#log-panel")
+    form.get_by_label("What it was about").select_option("complaint")
+    form.get_by_label("Outcome").select_option("escalated")
+    form.get_by_label("Customer's mood").select_option("-1")
+    form.get_by_label("Note").fill("Boiler still broken after two visits")
+    form.get_by_role("button", name="Save interaction").click()
+    expect(form.get_by_role("status")).to_contain_text("Interaction logged: Complaint")
+    expect(timeline.get_by_text("Boiler still broken after two visits")).to_be_visible()
+    snap(page, "screens_complaint_logged")
+
+    # Withdraw marketing consent: the confirmation says exactly what changes.
+    expect(consent.locator("tbody tr", has_text="Marketing").locator("td").first).to_have_text(
+        "Yes"
+    )
+    consent.get_by_label("Purpose").select_option("marketing")
+    consent.get_by_label("Channel").select_option("email")
+    consent.get_by_label("The customer").select_option("withdrawn")
+    consent.get_by_label("Evidence").fill("REC-2026-0042")
+    consent.get_by_role("button", name="Review the change").click()
+    expect(consent.get_by_role("alert")).to_contain_text(
+        "Marketing by E-mail from Granted to Withdrawn"
+    )
+    snap(page, "screens_consent_confirm")
+    consent.get_by_role("button", name="Confirm the change").click()
+    expect(consent.get_by_role("status")).to_contain_text("Granted → Withdrawn")
+    expect(consent.locator("tbody tr", has_text="Marketing").locator("td").first).to_have_text("No")
+    assert_accessible(page)
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_steward_merges_two_customers_and_unmerges_them(
+    page: Page, live_server: Any, screens_world: dict[str, Any]
+) -> None:
+    role_user("steward-sam", CommitteeRole.DATA_STEWARD)
+    candidate = MatchCandidateFactory(
+        customer_a=CustomerFactory(given_name="Jan", family_name="Jansen"),
+        customer_b=CustomerFactory(given_name="Johannes", family_name="Jansen"),
+        explanation=[{"field": "given_name", "level": "nickname", "weight": 3.2}],
+    )
+    sign_in(page, live_server, "steward-sam", PASSWORD)
+
+    page.get_by_role("link", name="Duplicate review queue").click()
+    page.get_by_role("link", name="Jan Jansen").click()
+    expect(page.get_by_role("cell", name="nickname")).to_be_visible()
+    assert_accessible(page)
+    snap(page, "screens_review_pair")
+    page.get_by_label("Merge").check()
+    page.get_by_label("Reason").fill("Nickname, same address")
+    page.get_by_role("button", name="Record the decision").click()
+
+    merged = candidate.customer_b.customer_number
+    expect(page.get_by_role("heading", name="Where each value came from")).to_be_visible()
+    unmerge = page.get_by_role("button", name=f"Unmerge {merged}")
+    expect(unmerge).to_be_visible()
+    snap(page, "screens_lineage_after_merge")
+    page.get_by_label("Why undo this merge").fill("Father and son")
+    unmerge.click()
+    expect(page.get_by_text(f"Unmerged: {merged} is a customer of its own again.")).to_be_visible()
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_privacy_officer_opens_a_request(
+    page: Page, live_server: Any, screens_world: dict[str, Any]
+) -> None:
+    role_user("privacy-pat", CommitteeRole.PRIVACY_OFFICER)
+    dsr = DataSubjectRequestFactory(details="Please send me everything you hold")
+    sign_in(page, live_server, "privacy-pat", PASSWORD)
+
+    page.get_by_role("link", name="Data-subject requests").click()
+    page.get_by_role("link", name=dsr.reference).click()
+    expect(page.get_by_text("Please send me everything you hold")).to_be_visible()
+    page.get_by_label("Reason (assign to me)").fill("Taking it")
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.get_by_text("Verifying identity")).to_be_visible()
+    assert_accessible(page)
+    snap(page, "screens_privacy_request")
+    assert page.console_errors == []  # type: ignore[attr-defined]

@@ -84,6 +84,7 @@ def test_adding_a_new_field_creates_a_draft(
             "sensitivity": "internal",
             "owning_silo": FieldDefinition.objects.get(canonical_name="email").owning_silo_id,
             "survivorship_rule": "most_recent",
+            "retention_action": "anonymize",
             "change_reason": "Marketing asked for it",
         },
     )

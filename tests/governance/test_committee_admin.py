@@ -124,12 +124,72 @@ def _proposal(actor: Actor) -> FieldDefinition:
     )
 
 
-def _action(client: Client, model: str, action: str, pks: list[int]) -> object:
+def _action(
+    client: Client, model: str, action: str, pks: list[int], reason: str = "Agreed in the meeting"
+) -> object:
+    """Choose the action, then confirm it with the reason on the confirmation page."""
+    url = reverse(f"admin:governance_{model}_changelist")
+    page = client.post(url, {"action": action, "_selected_action": pks})
+    assert page.status_code == 200
+    assert 'name="change_reason"' in page.text
     return client.post(
-        reverse(f"admin:governance_{model}_changelist"),
-        {"action": action, "_selected_action": pks},
+        url,
+        {"action": action, "_selected_action": pks, "apply": "yes", "change_reason": reason},
         follow=True,
     )
+
+
+def test_an_action_asks_for_the_reason_before_changing_anything(
+    chair: User, chair_actor: Actor, admin_client_for: Login
+) -> None:
+    proposal = _proposal(chair_actor)
+    client = admin_client_for(chair)
+    url = reverse("admin:governance_fielddefinition_changelist")
+
+    page = client.post(url, {"action": "approved_selected", "_selected_action": [proposal.pk]})
+
+    assert page.status_code == 200
+    assert str(proposal) in page.text
+    assert f'name="_selected_action" value="{proposal.pk}"' in page.text
+    assert 'name="action" value="approved_selected"' in page.text
+    proposal.refresh_from_db()
+    assert proposal.status == GovernanceStatus.PROPOSED
+
+    blank = client.post(
+        url,
+        {
+            "action": "approved_selected",
+            "_selected_action": [proposal.pk],
+            "apply": "yes",
+            "change_reason": "   ",
+        },
+    )
+    assert blank.status_code == 200
+    assert "This field is required." in blank.text
+    proposal.refresh_from_db()
+    assert proposal.status == GovernanceStatus.PROPOSED
+
+
+def test_the_reason_given_goes_to_history_and_audit(
+    chair: User, chair_actor: Actor, admin_client_for: Login
+) -> None:
+    from customer360.models import AuditEvent
+
+    proposal = _proposal(chair_actor)
+    _action(
+        admin_client_for(chair),
+        "fielddefinition",
+        "rejected_selected",
+        [proposal.pk],
+        reason="Towns are not a field of their own",
+    )
+    proposal.refresh_from_db()
+    assert proposal.status == GovernanceStatus.REJECTED
+    assert proposal.history.first().history_change_reason == (  # type: ignore[union-attr]
+        "Towns are not a field of their own [admin]"
+    )
+    event = AuditEvent.objects.filter(subject_id=str(proposal.pk)).latest("id")
+    assert (event.reason, event.actor) == ("Towns are not a field of their own", chair)
 
 
 def test_approve_action_goes_through_the_service(

@@ -116,15 +116,19 @@ def test_world_is_consistent(tmp_path: Path) -> None:
     assert SourceRecord.history.count() == SourceRecord.objects.count()
     assert AuditEvent.objects.filter(event_type=AuditEventType.DEMO_SEEDED).count() == 1
 
-    # The scenario: an up-sell and a cancellation of the same policy, same day.
-    actions = list(OutboundAction.objects.filter(status=ActionStatus.PENDING))
-    assert {a.kind for a in actions} == {ActionKind.UPSELL, ActionKind.CANCELLATION}
+    # The scenario: an up-sell and a cancellation of the same policy, same day;
+    # contact arbitration lets the first through and blocks the later one.
+    actions = list(OutboundAction.objects.order_by("created_at", "pk"))
+    assert [a.kind for a in actions] == [ActionKind.UPSELL, ActionKind.CANCELLATION]
+    assert [a.status for a in actions] == [ActionStatus.PENDING, ActionStatus.BLOCKED]
     assert len({a.holding_id for a in actions}) == 1
     assert len({a.scheduled_for.date() for a in actions}) == 1
     holding = Holding.objects.get(pk=actions[0].holding_id)
     assert holding.line_of_business == "motor"
     assert holding.customer.customer_number in output
     assert {a.silo.code for a in actions} == {"marketing", "risk"}
+    assert actions[1].block_reasons and "Contact arbitration: Cancellation (risk) blocked" in output
+    assert AuditEvent.objects.filter(event_type=AuditEventType.ACTION_BLOCKED).count() == 1
 
 
 def test_demo_accounts_log_in_with_their_roles(tmp_path: Path) -> None:
@@ -199,5 +203,9 @@ def test_every_person_and_the_scenario_in_any_batching(
     _, output = seed(tmp_path, f"--customers={customers}", f"--batch-size={batch_size}")
     persons = Counter(r["person_id"] for r in truth_rows(tmp_path / "truth.csv"))
     assert len(persons) == customers
-    assert OutboundAction.objects.filter(status=ActionStatus.PENDING).count() == 2
+    # Written once, whatever the batching: one letter allowed, the later one blocked.
+    assert sorted(OutboundAction.objects.values_list("status", flat=True)) == [
+        ActionStatus.BLOCKED,
+        ActionStatus.PENDING,
+    ]
     assert "Scenario: customer C" in output

@@ -46,6 +46,7 @@ from governance.models import (
 from governance.vocabulary import CHARTER_SILO
 from profiles.demo.batch import DemoGenerator
 from profiles.demo.world import DEMO_PASSWORD, World, world_build
+from profiles.insights.arbitration import actions_arbitrate_pending
 from profiles.models import (
     Case,
     Customer,
@@ -166,7 +167,26 @@ class Command(BaseCommand):
                     "scenario_customer": generator.scenario.get("customer_number", ""),
                 },
             )
-        self._summary(world, generator, counts, truth_path, timezone.now() - started)
+        blocked = self._scenario_arbitrate(generator.scenario)
+        self._summary(world, generator, counts, truth_path, timezone.now() - started, blocked)
+
+    def _scenario_arbitrate(self, scenario: dict[str, str]) -> list[str]:
+        """Put the scenario's two letters through contact arbitration, as the
+        product does for every action recorded before it: the later one is
+        blocked and both silos are told. Returns one line per blocked action."""
+        if not scenario:
+            return []
+        customer = Customer.objects.get(customer_number=scenario["customer_number"])
+        with transaction.atomic():
+            results = actions_arbitrate_pending(
+                customer=customer, actor=Actor.system("seed_demo", ActorChannel.COMMAND)
+            )
+        return [
+            f"{result.action.get_kind_display()} ({result.action.silo.code}) blocked: "
+            + "; ".join(reason.message for reason in result.reasons)
+            for result in results
+            if not result.allowed
+        ]
 
     def _summary(
         self,
@@ -175,6 +195,7 @@ class Command(BaseCommand):
         counts: dict[str, int],
         truth_path: Path,
         elapsed: datetime.timedelta,
+        blocked: list[str],
     ) -> None:
         write = self.stdout.write
         write(self.style.SUCCESS(f"Demo world seeded in {elapsed.total_seconds():.1f} s."))
@@ -191,6 +212,8 @@ class Command(BaseCommand):
                 f"(marketing) and a pending cancellation (risk) of motor policy "
                 f"{scenario['policy']}, both by post on {scenario['scheduled_for']}."
             )
+            for line in blocked:
+                write(f"  Contact arbitration: {line}")
         # bin/demo serves on $PORT (8000 unless told otherwise).
         base = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
         write("")

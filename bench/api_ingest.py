@@ -1,0 +1,69 @@
+"""Benchmark bulk interaction ingest through the API under gunicorn.
+
+Sends ``POST /api/v1/interactions/bulk/`` with ``--batch`` new interactions
+per request (the demo partner's own source keys, so every item is written),
+from ``--clients`` separate processes, and reports items written per second.
+The interactions it creates carry external ids ``BENCH-<run>-...``.
+
+    .venv/bin/python bench/api_ingest.py --database-url postgres://postgres@127.0.0.1:5432/api_bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import secrets
+
+from api_common import Server, django_setup, load, machine, partner_token
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8732)
+    args = parser.parse_args()
+
+    django_setup(args.database_url)
+    from oauth2_provider.models import Application
+
+    from profiles.models import Interaction, SourceRecord
+
+    client = Application.objects.get(client_id="demo-partner-claims").api_client
+    keys = list(
+        SourceRecord.objects.filter(
+            source_system=client.source_system, customer__isnull=False
+        ).values_list("source_key", flat=True)[:20000]
+    )
+    token = partner_token()
+    run = secrets.token_hex(3)
+    rng = random.Random(11)
+    kinds = ["inquiry", "complaint", "feedback", "order"]
+    requests = [
+        {"path": "/api/v1/interactions/bulk/", "body": {"items": [
+            {"external_id": f"BENCH-{run}-{b}-{i}", "source_key": rng.choice(keys),
+             "channel": "phone", "direction": "inbound", "kind": rng.choice(kinds),
+             "occurred_at": "2026-11-20T09:30:00+00:00", "sentiment": 0.2,
+             "outcome": "resolved", "summary": "Benchmark call about the policy."}
+            for i in range(args.batch)
+        ]}}
+        for b in range(args.batches)
+    ]  # fmt: skip
+    before = Interaction.objects.count()
+    print(f"machine before: {machine()}")
+    with Server(database_url=args.database_url, port=args.port, workers=args.workers, threads=1):
+        result = load(port=args.port, method="POST", token=token, requests=requests,
+                      clients=args.clients, seconds=600)  # fmt: skip
+    written = Interaction.objects.count() - before
+    result["items_written"] = written
+    result["items_per_second"] = round(written / result["seconds"], 1)
+    print(json.dumps(result, indent=2))
+    print(f"machine after: {machine()}")
+
+
+if __name__ == "__main__":
+    main()

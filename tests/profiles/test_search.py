@@ -1,0 +1,159 @@
+"""The agent's search: typos, nicknames, initials, swapped names, identifiers, reasons."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from profiles.models import Customer
+from profiles.search import customer_search, name_match
+from tests.factories import (
+    CustomerFactory,
+    HouseholdFactory,
+    HouseholdMembershipFactory,
+    SourceRecordFactory,
+    SourceSystemFactory,
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("Robert Smith", "given name: exact"),
+        ("Bob Smith", "given name: nickname"),
+        ("Robret Smith", "given name: spelled differently"),
+        ("Robert Smiht", "family name: spelled differently"),
+        ("R Smith", "given name: initial"),
+        ("Smith Robert", "given and family name swapped"),
+    ],
+)
+def test_name_match_explains_why(query: str, reason: str) -> None:
+    score, reasons = name_match(query.lower().split(), "Robert", "Smith")
+
+    assert score >= 0.6
+    assert reason in reasons
+
+
+@pytest.mark.parametrize("query", ["Alice Jones", "Robert Brown", "Xavier"])
+def test_name_match_rejects_other_people(query: str) -> None:
+    score, _ = name_match(query.lower().split(), "Robert", "Smith")
+
+    assert score < 0.6
+
+
+@pytest.fixture
+def people(db: None) -> dict[str, Customer]:
+    household = HouseholdFactory(label="Smith, Utrecht")
+    robert = CustomerFactory(
+        given_name="Robert",
+        family_name="Smith",
+        phone="+31612345678",
+        email="rob.smith@example.org",
+    )
+    HouseholdMembershipFactory(household=household, customer=robert)
+    return {
+        "robert": robert,
+        "roberta": CustomerFactory(given_name="Roberta", family_name="Smit"),
+        "alice": CustomerFactory(given_name="Alice", family_name="Jones"),
+        "secret": CustomerFactory(given_name="Robert", family_name="Smithers", is_restricted=True),
+    }
+
+
+@pytest.mark.django_db
+def test_misspelt_name_finds_the_customer_first_with_household(
+    agent: User, people: dict[str, Customer]
+) -> None:
+    hits = customer_search(user=agent, query="Robret Smiht")
+
+    assert hits[0].customer == people["robert"]
+    assert hits[0].customer.household_label == "Smith, Utrecht"
+    assert "given name: spelled differently" in hits[0].reasons
+    assert people["alice"] not in [hit.customer for hit in hits]
+
+
+@pytest.mark.django_db
+def test_restricted_profiles_are_not_found_by_an_agent_without_access(
+    agent: User, superuser: User, people: dict[str, Customer]
+) -> None:
+    found = [hit.customer for hit in customer_search(user=agent, query="Robert Smithers")]
+    assert people["secret"] not in found
+    assert customer_search(user=agent, query=people["secret"].customer_number) == []
+
+    as_root = [hit.customer for hit in customer_search(user=superuser, query="Robert Smithers")]
+    assert as_root[0] == people["secret"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("06 12 34 56 78", "phone number"),
+        ("+31 (0)6-1234-5678", "phone number"),
+        ("ROB.SMITH@example.org", "e-mail address"),
+    ],
+)
+def test_phone_in_any_format_and_email_find_the_customer(
+    agent: User, people: dict[str, Customer], query: str, reason: str
+) -> None:
+    hits = customer_search(user=agent, query=query)
+
+    assert [hit.customer for hit in hits] == [people["robert"]]
+    assert hits[0].reasons == [reason]
+
+
+@pytest.mark.django_db
+def test_customer_number_and_a_merged_away_number_resolve_to_the_survivor(
+    agent: User, people: dict[str, Customer]
+) -> None:
+    robert = people["robert"]
+    old = CustomerFactory(merged_into=robert, merged_at=timezone.now(), lifecycle_status="merged")
+
+    assert customer_search(user=agent, query=robert.customer_number.lower())[0].customer == robert
+    hit = customer_search(user=agent, query=old.customer_number)[0]
+    assert hit.customer == robert
+    assert hit.reasons == [f"old customer number {old.customer_number} (merged into this customer)"]
+
+
+@pytest.mark.django_db
+def test_a_silos_own_key_finds_the_customer(agent: User, people: dict[str, Customer]) -> None:
+    system = SourceSystemFactory(name="Billing AR")
+    SourceRecordFactory(source_system=system, source_key="AR-778812", customer=people["robert"])
+
+    hits = customer_search(user=agent, query="AR-778812")
+
+    assert [hit.customer for hit in hits] == [people["robert"]]
+    assert hits[0].reasons == ["Billing AR key"]
+
+
+@pytest.mark.django_db
+def test_home_is_the_search_box_with_focus_and_results(
+    client: Client, agent: User, people: dict[str, Customer]
+) -> None:
+    client.force_login(agent)
+
+    page = client.get("/").content.decode()
+    assert 'id="id_q"' in page and "autofocus" in page
+
+    fragment = client.get(
+        "/", {"q": "Bob Smith"}, headers={"HX-Request": "true", "HX-Target": "results"}
+    )
+    html = fragment.content.decode()
+    assert "<html" not in html
+    assert people["robert"].customer_number in html
+    assert "given name: nickname" in html
+    assert "Smith, Utrecht" in html
+
+
+@pytest.mark.django_db
+def test_a_user_without_customer_access_gets_no_search(
+    client: Client, committee_member: User, people: dict[str, Customer]
+) -> None:
+    client.force_login(committee_member)
+
+    response = client.get("/", {"q": "Robert Smith"})
+
+    assert response.status_code == 200
+    assert response.context["hits"] == []
+    assert people["robert"].customer_number not in response.content.decode()
