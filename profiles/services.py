@@ -712,7 +712,11 @@ def interactions_upsert(
     )
     existing = {
         i.external_id: i
+        # Unordered, and with the partial unique index's own condition spelled out,
+        # so that PostgreSQL reads that index instead of the timeline.
         for i in Interaction.objects.filter(source_system=source_system, external_id__in=list(seen))
+        .exclude(external_id="")
+        .order_by()
     }
     new: list[Interaction] = []
     changed: list[Interaction] = []
