@@ -8,6 +8,7 @@ recorded in the access log.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -83,6 +84,33 @@ CUSTOMER_EXAMPLE = OpenApiExample(
     },
     response_only=True,
 )
+
+
+def bulk_write(
+    request: Request,
+    client: ApiClient,
+    data: dict[str, Any],
+    *,
+    upsert: Callable[..., list[ItemResult]],
+    endpoint: str,
+) -> Response:
+    """One bulk upsert for the client's own source system, idempotent by key."""
+    source_system = client.source_system
+    if source_system is None:
+        raise exceptions.PermissionDenied("Your client speaks for no source system.")
+
+    def write() -> tuple[int, dict[str, Any]]:
+        return bulk_answer(
+            upsert(
+                source_system=source_system,
+                items=data["items"],
+                actor=client_actor(client),
+                reason="Pushed through the partner API",
+                all_or_nothing=data["all_or_nothing"],
+            )
+        )
+
+    return idempotent(request, endpoint=endpoint, handler=write)
 
 
 @extend_schema_view(
@@ -292,25 +320,12 @@ class SourceRecordViewSet(ApiViewSet):
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        client = self.client
-        if client.source_system is None:
-            raise exceptions.PermissionDenied("Your client speaks for no source system.")
         serializer = SourceRecordBulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-
-        def write() -> tuple[int, dict[str, Any]]:
-            assert client.source_system is not None
-            return bulk_answer(
-                source_records_upsert(
-                    source_system=client.source_system,
-                    items=serializer.validated_data["items"],
-                    actor=client_actor(client),
-                    reason="Pushed through the partner API",
-                    all_or_nothing=serializer.validated_data["all_or_nothing"],
-                )
-            )
-
-        return idempotent(request, endpoint="source-records.bulk", handler=write)
+        return bulk_write(
+            request, self.client, serializer.validated_data,
+            upsert=source_records_upsert, endpoint="source-records.bulk",
+        )  # fmt: skip
 
 
 class InteractionViewSet(ApiViewSet):
@@ -361,9 +376,6 @@ class InteractionViewSet(ApiViewSet):
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        client = self.client
-        if client.source_system is None:
-            raise exceptions.PermissionDenied("Your client speaks for no source system.")
         serializer = InteractionBulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         shape = {
@@ -373,20 +385,10 @@ class InteractionViewSet(ApiViewSet):
         }
         if shape:
             raise exceptions.ValidationError({"items": shape})
-
-        def write() -> tuple[int, dict[str, Any]]:
-            assert client.source_system is not None
-            return bulk_answer(
-                interactions_upsert(
-                    source_system=client.source_system,
-                    items=serializer.validated_data["items"],
-                    actor=client_actor(client),
-                    reason="Pushed through the partner API",
-                    all_or_nothing=serializer.validated_data["all_or_nothing"],
-                )
-            )
-
-        return idempotent(request, endpoint="interactions.bulk", handler=write)
+        return bulk_write(
+            request, self.client, serializer.validated_data,
+            upsert=interactions_upsert, endpoint="interactions.bulk",
+        )  # fmt: skip
 
 
 def _reasons(reasons: list[Any]) -> list[dict[str, Any]]:
