@@ -8,16 +8,41 @@ the business, in the audit log.
 from __future__ import annotations
 
 import datetime
+import decimal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from customer360.choices import AuditEventType
-from customer360.services import Actor, audit_event_record, model_save
+from customer360.services import (
+    Actor,
+    audit_event_record,
+    change_reason,
+    model_bulk_update,
+    model_save,
+    number_allocate,
+    on_commit_delay,
+)
 
-from .models import Customer
+from .choices import Direction, InteractionKind, Outcome
+from .models import Case, Customer, Interaction, QuarantinedRow, SourceRecord
 from .numbers import customer_numbers_allocate
+
+
+def _flags_recompute(customer_ids: Sequence[int]) -> None:
+    """After commit, recompute the flags of customers whose interactions or cases
+    changed (churn, mood, complaints, contact frequency depend on them).
+    Imported late: the insights package imports this app's models and services."""
+    from .insights.tasks import flags_compute_task
+
+    if customer_ids:
+        on_commit_delay(flags_compute_task, sorted(set(customer_ids)))
+
 
 # The golden record's identity fields a person (agent, steward, admin) may set
 # directly. Lifecycle status, merge state, lineage and restriction are derived
@@ -169,12 +194,6 @@ __all__ = [
 
 # --- agent screens: interactions, cases, restricted access (issue 6) ---------------
 
-from django.utils import timezone  # noqa: E402
-
-from customer360.services import number_allocate  # noqa: E402
-
-from .models import Case, Interaction  # noqa: E402
-
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
@@ -222,6 +241,7 @@ def case_open(
         new={"reference": case.reference, "kind": case.kind, "silo": silo.code},
         customer_number=locked.customer_number,
     )
+    _flags_recompute([locked.pk])
     return case
 
 
@@ -298,6 +318,7 @@ def interaction_log(
         },
         customer_number=locked.customer_number,
     )
+    _flags_recompute([locked.pk])
     return interaction
 
 
@@ -352,17 +373,7 @@ def restricted_access_revoke(*, customer: Customer, user: User, actor: Actor, re
 
 # --- partner API: bulk upserts of source records and interactions (issue 7) ----------------
 
-import decimal  # noqa: E402
-from collections.abc import Mapping, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-
-from simple_history.utils import bulk_create_with_history  # noqa: E402
-
-from customer360.services import change_reason, model_bulk_update  # noqa: E402
-
-from .choices import Direction, InteractionKind, Outcome  # noqa: E402
 from .identity.ingest import RawRow, key_column_of  # noqa: E402
-from .models import QuarantinedRow, SourceRecord  # noqa: E402
 
 if TYPE_CHECKING:
     from governance.models import SourceSystem
@@ -762,4 +773,5 @@ def interactions_upsert(
             new={"source_system": source_system.code, "created": len(new),
                  "updated": len(changed)},
         )  # fmt: skip
+        _flags_recompute([i.customer_id for i in (*new, *changed)])
     return results

@@ -33,6 +33,7 @@ from profiles.insights.flags import (
 from profiles.models import Customer, Flag
 from tests.factories import (
     CaseFactory,
+    ChannelFactory,
     ContactConflictReportFactory,
     CustomerFactory,
     FlagFactory,
@@ -42,6 +43,7 @@ from tests.factories import (
     InteractionFactory,
     LifecycleDefinitionFactory,
     OutboundActionFactory,
+    SiloFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +248,25 @@ def test_direction_is_used_for_contact_frequency(definitions: dict[str, Any]) ->
     frequency = flags(customer)[FlagKind.CONTACT_FREQUENCY]
     assert frequency.details["total"] == 3
     assert frequency.reason.startswith("3 outbound contact(s) in the last 30 days")
+
+
+def test_new_interactions_and_cases_recompute_the_customers_flags(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Interactions and cases feed churn, mood, complaints and contact frequency:
+    the services that write them ask for the customer's flags after commit."""
+    from profiles.services import case_open, interaction_log
+
+    customer, silo, channel = CustomerFactory(), SiloFactory(), ChannelFactory()
+    sent: list[list[int]] = []
+    monkeypatch.setattr(tasks.flags_compute_task, "delay", sent.append)
+    actor = Actor.system("test")
+    with django_capture_on_commit_callbacks(execute=True):
+        interaction_log(customer=customer, silo=silo, channel=channel,
+                        kind=InteractionKind.INQUIRY, actor=actor, reason="Call")  # fmt: skip
+    assert sent == [[customer.pk]]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        case_open(customer=customer, silo=silo, kind=CaseKind.COMPLAINT,
+                  subject="Late refund", actor=actor, reason="Call")  # fmt: skip
+    assert len(callbacks) == 1
+    assert sent == [[customer.pk], [customer.pk]]
