@@ -174,6 +174,13 @@ class Related:
     restricted: bool
 
 
+# Relationships whose label does not read as "this customer is <label> them".
+_OUTGOING_RELATION = {
+    RelationshipKind.SPOUSE: "Spouse",
+    RelationshipKind.REFERRER: "Referred by this customer",
+}
+
+
 def customer_people(*, customer: Customer) -> tuple[str, list[Related]]:
     """The customer's current household (label) and the people around them, one query.
 
@@ -238,7 +245,11 @@ def customer_people(*, customer: Customer) -> tuple[str, list[Related]]:
                 continue
             relation = f"{roles.get(code, code)} (household)"
         elif source == "out":
-            relation = f"this customer is {kinds.get(code, code).lower()} them"
+            # Read from this customer's side: "Spouse", "Referred by this customer",
+            # "this customer is guarantor for them".
+            relation = _OUTGOING_RELATION.get(code) or (
+                f"this customer is {kinds.get(code, code).lower()} them"
+            )
         else:
             relation = kinds.get(code, code)
         people.append(

@@ -18,8 +18,9 @@ from customer360.models import AuditEvent
 from customer360.services import Actor
 from governance.choices import CardSection, GovernanceStatus
 from governance.models import FieldDefinition, Lens
-from profiles.choices import CaseStatus, InteractionKind
+from profiles.choices import CaseStatus, InteractionKind, RelationshipKind
 from profiles.models import Case, Customer, Interaction
+from profiles.selectors import customer_people
 from profiles.services import restricted_access_grant
 from tests.factories import (
     CaseFactory,
@@ -450,3 +451,23 @@ def test_a_response_to_an_unknown_rule_is_400_and_records_nothing(
     assert not AuditEvent.objects.filter(
         event_type__in=[AuditEventType.NBA_ACCEPTED, AuditEventType.NBA_DECLINED]
     ).exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "outgoing", "incoming"),
+    [
+        (RelationshipKind.SPOUSE, "Spouse", "Spouse"),
+        (RelationshipKind.PARENT, "this customer is parent of them", "Parent of"),
+        (RelationshipKind.REFERRER, "Referred by this customer", "Referred"),
+    ],
+)
+@pytest.mark.django_db
+def test_relationships_read_from_this_customers_side(
+    kind: str, outgoing: str, incoming: str
+) -> None:
+    me, other, another = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    RelationshipFactory(from_customer=me, to_customer=other, kind=kind)
+    RelationshipFactory(from_customer=another, to_customer=me, kind=kind)
+    _, people = customer_people(customer=me)
+    relations = {person.customer_number: person.relation for person in people}
+    assert relations == {other.customer_number: outgoing, another.customer_number: incoming}
