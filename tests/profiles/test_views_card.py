@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import Channel, Purpose
@@ -471,3 +472,39 @@ def test_relationships_read_from_this_customers_side(
     _, people = customer_people(customer=me)
     relations = {person.customer_number: person.relation for person in people}
     assert relations == {other.customer_number: outgoing, another.customer_number: incoming}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("history", [1, 40])
+@pytest.mark.parametrize("panel", ["actions/", "consent"])
+def test_action_and_consent_panels_queries_are_exact(
+    client: Client,
+    agent: User,
+    service_lens: Lens,
+    service_silo: Any,
+    history: int,
+    panel: str,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    """The card's other htmx panels cost the same whatever the history's length."""
+    customer = CustomerFactory()
+    fill_customer(customer, service_silo, interactions=history)
+    NbaRuleFactory(purpose=Purpose.objects.get(code="service"),
+                   status=GovernanceStatus.APPROVED, approved_at=timezone.now())  # fmt: skip
+    url = (
+        card_url(customer, panel)
+        if panel.endswith("/")
+        else reverse("consent:customer-consent", args=[customer.customer_number])
+    )
+    client.force_login(agent)
+    client.get(url, {"lens": "service-call"}, headers={"HX-Request": "true"})
+
+    with django_assert_num_queries(EXPECTED_PANEL_QUERIES[panel] + TX):
+        response = client.get(url, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+
+
+# Session, user, customer with permission checks, lens, then the panel's own reads
+# (rules, flags, consent table and renewals, pending actions and conflicts).
+EXPECTED_PANEL_QUERIES = {"actions/": 11, "consent": 15}
