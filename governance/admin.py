@@ -23,7 +23,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -145,31 +144,8 @@ def _perm(model: type[Any], action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 
-# The confirmation page of an action that needs a reason, kept beside the actions
-# that use it (a candidate for templates/admin/governance/action_reason.html);
-# it extends the admin's base like every admin page.
-ACTION_REASON_TEMPLATE = engines["django"].from_string(
-    """{% extends "admin/base_site.html" %}
-{% block content %}
-<div id="content-main">
-  <p>{{ question }}</p>
-  <ul>{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>
-  <form method="post">
-    {% csrf_token %}
-    {% for item in items %}
-    <input type="hidden" name="_selected_action" value="{{ item.pk }}">
-    {% endfor %}
-    <input type="hidden" name="action" value="{{ action }}">
-    {{ form.as_div }}
-    <div class="submit-row">
-      <input type="submit" name="apply" value="{{ verb }}" class="default">
-      <a href="{{ cancel_url }}" class="button cancel-link">Cancel</a>
-    </div>
-  </form>
-</div>
-{% endblock %}
-"""
-)
+# The confirmation page of an action that needs a reason.
+ACTION_REASON_TEMPLATE = "admin/governance/action_reason.html"
 
 
 def reason_action(
@@ -207,7 +183,7 @@ def reason_action(
                     "form": form,
                     "cancel_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
                 }
-                return TemplateResponse(request, ACTION_REASON_TEMPLATE, context)  # type: ignore[arg-type]
+                return TemplateResponse(request, ACTION_REASON_TEMPLATE, context)
             reason = form.cleaned_data["change_reason"]
             done = 0
             for item in queryset.order_by("pk"):
