@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from .api.choices import DeliveryStatus
 from .models import WorkerHeartbeat
+
+# Celery options of a task that retries only transient database errors, with
+# exponential backoff and jitter. Deadlocks and serialization failures (psycopg's
+# TransactionRollbackError) and a locked SQLite file all reach Django as
+# OperationalError (tests/profiles/test_identity_concurrency.py checks it).
+# Each task adds its own retry_backoff_max and max_retries.
+TRANSIENT = (OperationalError,)
+TRANSIENT_RETRY: dict[str, Any] = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_jitter": True,
+}
 
 
 @shared_task(name="customer360.worker_heartbeat", ignore_result=True)

@@ -18,7 +18,7 @@ How it stays fast at a million customers without a search server:
   million.
 
 Restricted profiles are left out for users without access: the last query goes
-through ``customers_visible``.
+through ``customer_list``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from .identity.nicknames import FORMAL_NAMES, formal_name
 from .identity.normalize import clean_text, normalize_phone
 from .models import Customer, HouseholdMembership, SourceRecord
 from .numbers import is_valid_customer_number
-from .selectors import customers_visible
+from .selectors import customer_list
 
 NAME_CANDIDATES = 200
 MAX_RESULTS = 20
@@ -247,7 +247,7 @@ def customer_search(
         customer=OuterRef("pk"), valid_to__isnull=True
     ).values("household__label")[:1]
     customers = (
-        customers_visible(user=user)
+        customer_list(user=user)
         .filter(pk__in=wanted)
         .annotate(household_label=Subquery(household))
         .only(

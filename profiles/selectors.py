@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,6 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
-from guardian.shortcuts import get_objects_for_user
 
 from governance.choices import GovernanceStatus
 from governance.models import Lens
@@ -42,45 +41,38 @@ from .numbers import is_valid_customer_number
 # corrupt data, which must fail loudly rather than loop.
 MAX_MERGE_CHAIN = 50
 
+# Golden-record values a lens may show, by canonical field name: the card, the
+# review queue and the partner context endpoint all choose from these.
+LENS_ATTRIBUTES = (
+    "given_name", "middle_name", "family_name", "date_of_birth", "email", "phone",
+    "address_line1", "address_line2", "locality", "region", "postcode", "country", "language",
+)  # fmt: skip
 
-def customer_get_by_number(number: str) -> Customer | None:
+
+def customer_lens_data(customer: Customer) -> dict[str, object]:
+    """The golden record's values a lens chooses from (``lens_project`` filters them)."""
+    return {name: getattr(customer, name) for name in LENS_ATTRIBUTES}
+
+
+def customer_get_by_number(number: str, *, fields: Sequence[str] = ()) -> Customer | None:
     """The customer a number stands for, following merges to the survivor.
 
     A number merged away keeps resolving: agents read old numbers from letters
-    and cards. Returns None for an unknown or malformed number.
+    and cards. Returns None for an unknown or malformed number. With ``fields``
+    only those columns are loaded (hot paths such as the partner API).
     """
     number = number.strip().upper()
     if not is_valid_customer_number(number):
         return None
-    customer = Customer.objects.filter(customer_number=number).first()
+    customers = Customer.objects.only("merged_into", *fields) if fields else Customer.objects
+    customer = customers.filter(customer_number=number).first()
     seen: set[int] = set()
     while customer is not None and customer.merged_into_id is not None:
         seen.add(customer.pk)
         if len(seen) > MAX_MERGE_CHAIN or customer.merged_into_id in seen:
             raise RuntimeError(f"merge chain of {number} does not end in a survivor")
-        customer = Customer.objects.get(pk=customer.merged_into_id)
+        customer = customers.get(pk=customer.merged_into_id)
     return customer
-
-
-def customer_list(*, user: User | AnonymousUser) -> QuerySet[Customer]:
-    """Surviving customers the user may see.
-
-    Needs the ``profiles.view_customer`` permission. Restricted customers
-    (employees, protected persons) are visible only with an object permission
-    granted through django-guardian, or to superusers.
-    """
-    if not user.has_perm("profiles.view_customer"):
-        return Customer.objects.none()
-    customers = Customer.objects.filter(merged_into__isnull=True)
-    if user.is_superuser:
-        return customers
-    granted = get_objects_for_user(
-        user,
-        "profiles.view_customer",
-        klass=Customer.objects.filter(is_restricted=True),
-        accept_global_perms=False,
-    )
-    return customers.filter(Q(is_restricted=False) | Q(pk__in=granted.values("pk")))
 
 
 def source_record_identities() -> Iterator[tuple[str, str, str]]:
@@ -119,11 +111,11 @@ def source_record_identities() -> Iterator[tuple[str, str, str]]:
 # --- agent screens: visibility, the context card and its timeline (issue 6) ----------
 
 
-def customers_visible(*, user: User | AnonymousUser) -> QuerySet[Customer]:
+def customer_list(*, user: User | AnonymousUser) -> QuerySet[Customer]:
     """Surviving customers ``user`` may see, as one lazy query (no permission look-ups first).
 
-    Same rule as ``customer_list``: the ``profiles.view_customer`` permission
-    (directly or through a group); restricted customers only with that
+    Needs the ``profiles.view_customer`` permission (directly or through a
+    group). Restricted customers (employees, protected persons) only with that
     permission on the object (django-guardian, granted by
     ``restricted_access_grant``), or for superusers. The checks are
     ``EXISTS`` subqueries of the customer query itself, so a screen pays one

@@ -330,7 +330,7 @@ def restricted_access_grant(*, customer: Customer, user: User, actor: Actor, rea
     """Let ``user`` see a restricted customer (employee, protected person).
 
     An object permission (django-guardian) on that one customer, which
-    ``profiles.selectors.customers_visible`` honours; audited as
+    ``profiles.selectors.customer_list`` honours; audited as
     ``restricted.granted`` naming the user. Refused for an unrestricted
     customer (nothing to grant) and without a reason.
     """

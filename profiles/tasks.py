@@ -11,26 +11,19 @@ exponential backoff.
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError
+
+from customer360.tasks import TRANSIENT_RETRY
 
 from .identity.matching import source_record_match
 from .identity.review import candidate_merge_auto
 from .identity.runs import resolution_batch_resolve
 
-# Deadlocks and serialization failures reach Django as OperationalError:
-# psycopg's DeadlockDetected and SerializationFailure are TransactionRollbackError,
-# an OperationalError, which django.db.utils.DatabaseErrorWrapper re-raises as
-# django.db.OperationalError (tests/profiles/test_identity_concurrency.py checks it).
-TRANSIENT = (OperationalError,)
-
 
 @shared_task(
     name="profiles.source_records_match",
     ignore_result=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
+    **TRANSIENT_RETRY,
     retry_backoff_max=30,
-    retry_jitter=True,
     max_retries=8,
 )
 def source_records_match(record_ids: list[int]) -> None:
@@ -42,10 +35,8 @@ def source_records_match(record_ids: list[int]) -> None:
 @shared_task(
     name="profiles.customer_merge",
     ignore_result=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
+    **TRANSIENT_RETRY,
     retry_backoff_max=30,
-    retry_jitter=True,
     max_retries=8,
 )
 def customer_merge_task(candidate_id: int) -> None:
@@ -56,10 +47,8 @@ def customer_merge_task(candidate_id: int) -> None:
 @shared_task(
     name="profiles.resolution_batch",
     ignore_result=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
+    **TRANSIENT_RETRY,
     retry_backoff_max=30,
-    retry_jitter=True,
     max_retries=8,
 )
 def resolution_batch_task(batch_id: int) -> None:
@@ -70,10 +59,8 @@ def resolution_batch_task(batch_id: int) -> None:
 @shared_task(
     name="profiles.households_update",
     ignore_result=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
+    **TRANSIENT_RETRY,
     retry_backoff_max=60,
-    retry_jitter=True,
     max_retries=5,
 )
 def households_update_task() -> None:

@@ -1,6 +1,6 @@
 """Web screens of the profiles app: the agent's context card and the steward's queue.
 
-Reads go through ``profiles.selectors`` (``customers_visible`` decides who sees
+Reads go through ``profiles.selectors`` (``customer_list`` decides who sees
 whom: an invisible customer is a 404, never a 403), writes through
 ``profiles.services``. The card renders its fixed sections in one request
 (at most 12 queries, asserted in the tests); the timeline, consent and next
@@ -35,32 +35,18 @@ from .insights.flags import action_conflicts_for
 from .insights.nba import nba_respond, next_best_actions
 from .models import Customer, MatchCandidate, MergeEvent, SourceRecord
 from .selectors import (
+    LENS_ATTRIBUTES,
     customer_activity,
     customer_flags,
     customer_holdings,
+    customer_lens_data,
+    customer_list,
     customer_people,
     customer_timeline,
-    customers_visible,
 )
 from .services import candidate_decide, customer_unmerge, interaction_log
 
 DEFAULT_LENS = "service-call"
-# Identity values the card may show; the lens decides which of them it does.
-CARD_IDENTITY_FIELDS = (
-    "given_name",
-    "middle_name",
-    "family_name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "locality",
-    "region",
-    "postcode",
-    "country",
-    "language",
-)
 
 
 def web_actor(request: HttpRequest) -> Actor:
@@ -87,7 +73,7 @@ def visible_customer(request: HttpRequest, number: str, **related: Any) -> Custo
     A number merged away raises ``MergedAway`` so the view can redirect to the
     survivor (when that one is visible).
     """
-    customers: QuerySet[Customer] = customers_visible(user=request.user)
+    customers: QuerySet[Customer] = customer_list(user=request.user)
     if related.get("select_related"):
         customers = customers.select_related(*related["select_related"])
     customer = customers.filter(customer_number=number.upper()).first()
@@ -98,7 +84,7 @@ def visible_customer(request: HttpRequest, number: str, **related: Any) -> Custo
         if (
             survivor is not None
             and survivor.customer_number != number.upper()
-            and customers_visible(user=request.user).filter(pk=survivor.pk).exists()
+            and customer_list(user=request.user).filter(pk=survivor.pk).exists()
         ):
             raise MergedAway(survivor.customer_number)
         raise Http404("No such customer.")
@@ -134,7 +120,7 @@ def customer_card(request: HttpRequest, number: str) -> HttpResponse:
     except MergedAway as moved:
         return redirect("profiles:card", number=moved.survivor)
     lens = _lens_or_403(request)
-    identity = {name: getattr(customer, name) for name in CARD_IDENTITY_FIELDS}
+    identity = customer_lens_data(customer)
     identity["preferred_channel"] = (
         customer.preferred_channel.name if customer.preferred_channel else ""
     )
@@ -302,7 +288,7 @@ def review_pair(request: HttpRequest, pk: int) -> HttpResponse:
         {
             name
             for c in (candidate.customer_a, candidate.customer_b)
-            for name in CARD_IDENTITY_FIELDS
+            for name in LENS_ATTRIBUTES
             if getattr(c, name)
         }
     )
@@ -323,7 +309,7 @@ def review_pair(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("profiles.change_matchcandidate", raise_exception=True)
 def customer_lineage(request: HttpRequest, number: str) -> HttpResponse:
     """Where each golden value came from, and the merges the customer survived (Unmerge)."""
-    customer = get_object_or_404(customers_visible(user=request.user), customer_number=number)
+    customer = get_object_or_404(customer_list(user=request.user), customer_number=number)
     record_ids = {int(v) for v in (customer.lineage or {}).values() if str(v).isdigit()}
     records = {
         r.pk: r

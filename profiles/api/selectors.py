@@ -23,15 +23,10 @@ from governance.models import FieldDefinition, Lens
 from governance.selectors import LensRefused, LensView, lens_project
 
 from ..models import Customer, SourceRecord
-from ..numbers import is_valid_customer_number
+from ..selectors import LENS_ATTRIBUTES, customer_get_by_number, customer_lens_data
 
 # The consent channel of data passed to partner systems.
 PARTNER_CHANNEL = "partner"
-# Golden-record attributes a lens may show, by canonical field name.
-CONTEXT_ATTRIBUTES = (
-    "given_name", "middle_name", "family_name", "date_of_birth", "email", "phone",
-    "address_line1", "address_line2", "locality", "region", "postcode", "country", "language",
-)  # fmt: skip
 
 
 def customers_for_client(*, client: ApiClient) -> QuerySet[Customer]:
@@ -53,7 +48,7 @@ def customers_for_client(*, client: ApiClient) -> QuerySet[Customer]:
 
 # The columns lookups and context reads use; the rest of the row stays in the database.
 _SURVIVOR_COLUMNS = ("id", "customer_number", "merged_into_id", "is_restricted",
-                     "lifecycle_status", "updated_at", *CONTEXT_ATTRIBUTES)  # fmt: skip
+                     "lifecycle_status", "updated_at", *LENS_ATTRIBUTES)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +59,9 @@ class Resolved:
     customer: Customer
 
 
-def _survivor(number: str) -> Customer | None:
-    """The customer a number stands for, following merges (one query per hop)."""
-    number = number.strip().upper()
-    if not is_valid_customer_number(number):
-        return None
-    customers = Customer.objects.only(*_SURVIVOR_COLUMNS)
-    customer = customers.filter(customer_number=number).first()
-    hops = 0
-    while customer is not None and customer.merged_into_id is not None and hops < 50:
-        customer = customers.filter(pk=customer.merged_into_id).first()
-        hops += 1
-    return customer
-
-
 def customer_for_client(*, client: ApiClient, number: str) -> Resolved | None:
     """The (surviving) customer ``number`` stands for, if the client may see it."""
-    survivor = _survivor(number)
+    survivor = customer_get_by_number(number, fields=_SURVIVOR_COLUMNS)
     if survivor is None:
         return None
     found = customers_for_client(client=client).filter(pk=survivor.pk).first()
@@ -121,11 +102,11 @@ def customer_context(*, lens: Lens, number: str) -> tuple[Customer, LensView] | 
     """The lens's fields of the customer ``number`` stands for, or None when it
     does not exist or its consent does not cover the lens's purpose: the caller
     answers both the same way, so the answer reveals nothing."""
-    customer = _survivor(number)
+    customer = customer_get_by_number(number, fields=_SURVIVOR_COLUMNS)
     # Restricted profiles (employees, protected persons) never leave through the API.
     if customer is None or customer.is_restricted:
         return None
-    data = {name: getattr(customer, name) for name in CONTEXT_ATTRIBUTES}
+    data = customer_lens_data(customer)
     channel = Channel.objects.only("id", "code").filter(code=PARTNER_CHANNEL).first()
     view = lens_project(lens=lens, data=data, customer=customer, channel=channel)
     if view.consent_blocked:

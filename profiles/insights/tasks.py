@@ -9,29 +9,24 @@ from __future__ import annotations
 import datetime
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
 from customer360.services import Actor
+from customer360.tasks import TRANSIENT_RETRY
 
 from ..choices import PENDING_ACTION_STATUSES
 from ..models import Customer, OutboundAction
 from .arbitration import actions_arbitrate_pending
 from .flags import flags_compute, flags_stale_ids
 
-# Deadlocks, serialization failures and a locked SQLite file reach Django as
-# OperationalError: the only errors worth retrying.
-TRANSIENT = (OperationalError,)
 SWEEP_BATCH = 1000
 
 
 @shared_task(
     name="insights.flags_compute",
     ignore_result=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
+    **TRANSIENT_RETRY,
     retry_backoff_max=60,
-    retry_jitter=True,
     max_retries=6,
 )
 def flags_compute_task(customer_ids: list[int]) -> int:

@@ -32,12 +32,12 @@ from customer360.celery import app as celery_app
 from customer360.choices import ActorChannel
 from customer360.models import WorkerHeartbeat
 from customer360.services import Actor
-from customer360.tasks import worker_heartbeat
+from customer360.tasks import TRANSIENT, worker_heartbeat
 from governance.models import FieldDefinition, SourceSystem
 from profiles.identity.choices import RunStatus
 from profiles.identity.runs import resolution_run_start
 from profiles.models import Customer, ResolutionRun, SourceRecord
-from profiles.tasks import TRANSIENT, resolution_batch_task, source_records_match
+from profiles.tasks import resolution_batch_task, source_records_match
 from tests.customer360.conftest import (
     WORKER_START_TIMEOUT,
     WorkerProcess,

@@ -13,12 +13,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from customer360.choices import ActorChannel
-from customer360.services import Actor
+from customer360.management import command_actor
 from profiles.identity.ingest import ImportRefused
 from profiles.models import ImportRun, QuarantinedRow, SourceRecord
 from profiles.services import source_records_import_file
@@ -41,12 +39,9 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         path = options["file"]
         assert isinstance(path, Path)
-        actor = Actor.system("command:import_records", ActorChannel.COMMAND)
-        if options.get("user"):
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"unknown user {options['user']!r}")
-            actor = Actor(user=user, channel=ActorChannel.COMMAND, label="command:import_records")
+        actor = command_actor(
+            label="command:import_records", username=str(options.get("user") or "")
+        )
         quiet = bool(options["no_progress"])
         bar: tqdm | None = None
 

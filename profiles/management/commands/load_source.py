@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from customer360.choices import ActorChannel
-from customer360.services import Actor
+from customer360.management import command_actor
 from profiles.identity.sources import DeclarationError, source_declaration_parse
 from profiles.services import source_declaration_load
 
@@ -37,16 +35,7 @@ class Command(BaseCommand):
         username = options.get("user")
         if options["approve"] and not username:
             raise CommandError("--approve needs --user: approvals are made by a named person")
-        user = None
-        if username:
-            user = get_user_model().objects.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"unknown user {username!r}")
-        actor = (
-            Actor(user=user, channel=ActorChannel.COMMAND, label="command:load_source")
-            if user
-            else Actor.system("command:load_source", ActorChannel.COMMAND)
-        )
+        actor = command_actor(label="command:load_source", username=str(username or ""))
         try:
             declaration = source_declaration_parse(path)
             result = source_declaration_load(

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import time
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from customer360.choices import ActorChannel
-from customer360.services import Actor
+from customer360.management import command_actor
 from profiles.identity.choices import RunStatus
 from profiles.identity.runs import BATCH_SIZE, RunRefused, resolution_run_start
 from profiles.models import ResolutionRun
@@ -37,12 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: object, **options: object) -> None:
-        actor = Actor.system(LABEL, ActorChannel.COMMAND)
-        if options.get("user"):
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"unknown user {options['user']!r}")
-            actor = Actor(user=user, channel=ActorChannel.COMMAND, label=LABEL)
+        actor = command_actor(label=LABEL, username=str(options.get("user") or ""))
         batch_size = options["batch_size"]
         assert isinstance(batch_size, int)
         if batch_size < 1:

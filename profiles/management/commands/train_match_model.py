@@ -8,12 +8,10 @@ next ``MatchModel`` version, which matching uses from then on. Audited
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from customer360.choices import ActorChannel
-from customer360.services import Actor
+from customer360.management import command_actor
 from profiles.identity.training import MAX_RECORDS, match_model_train
 
 LABEL = "command:train_match_model"
@@ -28,12 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="Match model retrained on current data")
 
     def handle(self, *args: object, **options: object) -> None:
-        actor = Actor.system(LABEL, ActorChannel.COMMAND)
-        if options.get("user"):
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"unknown user {options['user']!r}")
-            actor = Actor(user=user, channel=ActorChannel.COMMAND, label=LABEL)
+        actor = command_actor(label=LABEL, username=str(options.get("user") or ""))
         max_records = options["max_records"]
         assert isinstance(max_records, int)
         try:
