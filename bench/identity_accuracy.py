@@ -28,7 +28,6 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from _splink import cluster_pairs, scores, splink_clusters  # noqa: E402
+
 from profiles.identity.blocking import MAX_BLOCK_SIZE, blocking_keys  # noqa: E402
 from profiles.identity.config import DEFAULT_AUTO_MERGE_THRESHOLD, MatchSettings  # noqa: E402
 from profiles.identity.matching import cluster_score, is_auto_merge  # noqa: E402
@@ -50,6 +51,7 @@ from profiles.identity.scoring import (  # noqa: E402
     DEFAULT_PARAMS,
     Weights,
     em_estimate,
+    score,
     u_from_random_pairs,
 )
 from profiles.identity.training import blocked_patterns, blocked_prior  # noqa: E402
@@ -99,18 +101,6 @@ def true_pairs(rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
     for row in rows:
         by_person[row["person"]].append(row["key"])
     return {tuple(sorted(p)) for keys in by_person.values() for p in combinations(keys, 2)}  # type: ignore[misc]
-
-
-def cluster_pairs(clusters: Iterable[list[str]]) -> set[tuple[str, str]]:
-    return {tuple(sorted(p)) for keys in clusters for p in combinations(keys, 2)}  # type: ignore[misc]
-
-
-def scores(predicted: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
-    hits = len(predicted & truth)
-    precision = hits / len(predicted) if predicted else 1.0
-    recall = hits / len(truth) if truth else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "pairs": len(predicted)}
 
 
 # --- our matcher, in memory -----------------------------------------------------------
@@ -167,97 +157,57 @@ def trained_weights(rows: list[dict[str, Any]]) -> Weights:
     return Weights.from_params(params)
 
 
-# --- Splink 5 (DuckDB) --------------------------------------------------------------------
-
-
-def splink(rows: list[dict[str, Any]], threshold: float) -> list[list[str]]:
-    import logging
-
-    import pandas as pd
-    import splink.comparison_library as cl
-    from splink import Linker, SettingsCreator, block_on
-    from splink.backends.duckdb import DuckDBAPI
-
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    frame = pd.DataFrame(
-        [
-            {
-                "unique_id": row["key"],
-                "given_name": row["given_name"] or None,
-                "surname": row["family_name"] or None,
-                "dob": row["date_of_birth"] or None,
-                "street": row["address_line1"] or None,
-                "suburb": row["locality"] or None,
-                "postcode": row["postcode"] or None,
-                "soc_sec_id": row["national_id"] or None,
-            }
-            for row in rows
-        ]
-    )
-    db_api = DuckDBAPI()
-    table = db_api.register(frame)
-    settings = SettingsCreator(
-        link_type="dedupe_only",
-        comparisons=[
-            cl.NameComparison("given_name"),
-            cl.NameComparison("surname"),
-            cl.DateOfBirthComparison("dob", input_is_string=True),
-            cl.LevenshteinAtThresholds("street", 2),
-            cl.ExactMatch("suburb"),
-            cl.ExactMatch("postcode"),
-            cl.LevenshteinAtThresholds("soc_sec_id", 1),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("given_name", "surname"),
-            block_on("surname", "dob"),
-            block_on("given_name", "dob"),
-            block_on("postcode", "street"),
-            block_on("soc_sec_id"),
-            block_on("dob"),
-        ],
-        retain_intermediate_calculation_columns=False,
-    )
-    linker = Linker(table, settings, log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_name", "surname", "dob"), block_on("soc_sec_id")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
-    predictions = linker.inference.predict(threshold_match_probability=0.5)
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=threshold
-    ).as_pandas_dataframe()
-    groups: dict[str, list[str]] = defaultdict(list)
-    for unique_id, cluster_id in zip(clusters["unique_id"], clusters["cluster_id"], strict=True):
-        groups[str(cluster_id)].append(str(unique_id))
-    return list(groups.values())
-
-
 # --- run ----------------------------------------------------------------------------------
 
 
-def evaluate(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def show_errors(
+    name: str, rows: list[dict[str, Any]], clusters: list[list[str]], weights: Weights, limit: int
+) -> None:
+    """Print up to ``limit`` false and missed pairs with their weight waterfalls."""
+    truth = true_pairs(rows)
+    predicted = cluster_pairs(clusters)
+    features = {row["key"]: match_features(row) for row in rows}
+    for label, pairs in (
+        ("false pair", sorted(predicted - truth)),
+        ("missed pair", sorted(truth - predicted)),
+    ):
+        print(f"\n{name}: {len(pairs)} {label}(s)")
+        for left, right in pairs[:limit]:
+            result = score(features[left], features[right], weights)
+            fields = ", ".join(
+                f"{e['field']}={e['level']}:{e['weight']:+.1f}"
+                f"({e.get('left', '')}|{e.get('right', '')})"
+                for e in result.explanation[1:]
+                if e["level"] != "missing"
+            )
+            print(f"  {left} ~ {right}  w={result.match_weight:+.1f}  {fields}")
+
+
+def evaluate(
+    name: str, rows: list[dict[str, Any]], *, show: int = 0, with_splink: bool = True
+) -> list[dict[str, Any]]:
     truth = true_pairs(rows)
     results = []
-    started = time.perf_counter()
-    clusters = ours(rows, Weights.from_params(DEFAULT_PARAMS))
-    results.append(
-        {"set": name, "matcher": "ours (configured v1)", "seconds": time.perf_counter() - started,
-         **scores(cluster_pairs(clusters), truth)}
-    )  # fmt: skip
-    started = time.perf_counter()
-    clusters = ours(rows, trained_weights(rows))
-    results.append(
-        {"set": name, "matcher": "ours (EM-trained)", "seconds": time.perf_counter() - started,
-         **scores(cluster_pairs(clusters), truth)}
-    )  # fmt: skip
-    started = time.perf_counter()
-    clusters = splink(rows, DEFAULT_AUTO_MERGE_THRESHOLD)
-    results.append(
-        {"set": name, "matcher": "Splink 5 (duckdb)", "seconds": time.perf_counter() - started,
-         **scores(cluster_pairs(clusters), truth)}
-    )  # fmt: skip
+    for matcher, make in (
+        ("ours (configured v1)", lambda: Weights.from_params(DEFAULT_PARAMS)),
+        ("ours (EM-trained)", lambda: trained_weights(rows)),
+    ):
+        started = time.perf_counter()
+        weights = make()
+        clusters = ours(rows, weights)
+        results.append(
+            {"set": name, "matcher": matcher, "seconds": time.perf_counter() - started,
+             **scores(cluster_pairs(clusters), truth)}
+        )  # fmt: skip
+        if show:
+            show_errors(f"{name}, {matcher}", rows, clusters, weights, show)
+    if with_splink:
+        started = time.perf_counter()
+        clusters = splink_clusters(rows, DEFAULT_AUTO_MERGE_THRESHOLD)
+        results.append(
+            {"set": name, "matcher": "Splink 5 (duckdb)", "seconds": time.perf_counter() - started,
+             **scores(cluster_pairs(clusters), truth)}
+        )  # fmt: skip
     return results
 
 
@@ -270,12 +220,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeded", type=Path, help="Directory with records.jsonl")
     parser.add_argument("--sets", default="1,2", help="FEBRL sets (default 1,2)")
+    parser.add_argument(
+        "--show", type=int, default=0, help="Print this many false and missed pairs per matcher"
+    )
+    parser.add_argument("--no-splink", action="store_true", help="Our matcher only")
     args = parser.parse_args()
+    options = {"show": args.show, "with_splink": not args.no_splink}
     results: list[dict[str, Any]] = []
     for number in [int(n) for n in args.sets.split(",") if n]:
-        results += evaluate(f"FEBRL {number}", febrl(number))
+        results += evaluate(f"FEBRL {number}", febrl(number), **options)  # type: ignore[arg-type]
     if args.seeded:
-        results += evaluate("seeded", seeded(args.seeded))
+        results += evaluate("seeded", seeded(args.seeded), **options)  # type: ignore[arg-type]
     print("| set | matcher | precision | recall | F1 | predicted pairs | seconds |")
     print("|---|---|---|---|---|---|---|")
     for r in results:

@@ -153,6 +153,9 @@ class Features:
 
     given: str = ""
     given_initial: str = ""
+    # Every word of the given-name field run together, like ``family``: what
+    # a family name written in the given-name box is compared with.
+    given_full: str = ""
     family: str = ""
     family_phonetic: str = ""
     middle_initial: str = ""
@@ -186,6 +189,7 @@ def match_features(values: Mapping[str, object]) -> Features:
     return Features(
         given=given,
         given_initial=given[:1],
+        given_full=normalize_family_name(text("given_name")),
         family=family,
         family_phonetic=phonetic(family),
         middle_initial=name_initial(text("middle_name")),

@@ -41,7 +41,7 @@ def test_duplicate_links_and_stranger_gets_own_customer() -> None:
 
 
 @pytest.mark.django_db
-def test_sibling_goes_to_review_not_merged_and_not_a_match_is_remembered() -> None:
+def test_relatives_at_one_address_stay_apart_twins_go_to_review_not_a_match_remembered() -> None:
     system = SourceSystemFactory()
     ada = arrive(system, **ADA)
     sibling = arrive(
@@ -50,19 +50,25 @@ def test_sibling_goes_to_review_not_merged_and_not_a_match_is_remembered() -> No
            "email": "grace@example.org", "phone": ""},
     )  # fmt: skip
     assert sibling.customer != ada.customer
-    candidate = MatchCandidate.objects.get()
+    assert not MatchCandidate.objects.exists()  # a relative is not even proposed
+    # A twin: same family, date of birth and address, another given name.
+    twin = arrive(system, **{**ADA, "given_name": "Lucy", "email": "", "phone": ""})
+    assert twin.customer not in (ada.customer, sibling.customer)
+    candidate = MatchCandidate.objects.get(customer_a=ada.customer)
     assert candidate.status == CandidateStatus.PENDING
     thresholds = match_settings()
     assert thresholds.review_threshold <= candidate.probability < thresholds.auto_merge_threshold
     assert next(step["field"] for step in candidate.explanation) == "prior"
     # A steward's "not a match" keeps the pair out of the queue for good.
-    NotAMatch.objects.create(record_a=ada, record_b=sibling, actor_label="test", reason="Siblings")
+    NotAMatch.objects.create(record_a=ada, record_b=twin, actor_label="test", reason="Twins")
     candidate.status = CandidateStatus.NOT_A_MATCH
     candidate.save()
-    sibling.resolved_at = None
-    sibling.save()
-    source_record_match(record_id=sibling.pk)
-    assert MatchCandidate.objects.filter(status=CandidateStatus.PENDING).count() == 0
+    twin.resolved_at = None
+    twin.save()
+    source_record_match(record_id=twin.pk)
+    assert not MatchCandidate.objects.filter(
+        status=CandidateStatus.PENDING, customer_a=ada.customer
+    ).exists()
 
 
 @pytest.mark.django_db

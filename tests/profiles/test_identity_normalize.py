@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import math
 from collections import Counter
 
 import pytest
 
 from profiles.identity.blocking import blocking_keys
+from profiles.identity.config import MatchSettings
 from profiles.identity.normalize import (
     ascii_fold,
     match_features,
@@ -106,6 +108,102 @@ def test_comparator_levels() -> None:
     assert dict(zip(FIELDS, compare(a, other), strict=True))["family_name"] == "different"
 
 
+def levels_of(left: dict[str, str], right: dict[str, str]) -> dict[str, str]:
+    return dict(zip(FIELDS, compare(match_features(left), match_features(right)), strict=True))
+
+
+def test_given_name_levels() -> None:
+    assert levels_of(ADA, {**ADA, "given_name": "ADA"})["given_name"] == "exact"
+    bob = {**ADA, "given_name": "Robert"}
+    assert levels_of(bob, {**ADA, "given_name": "Bob"})["given_name"] == "exact"  # nickname
+    assert levels_of(bob, {**ADA, "given_name": "Robrt"})["given_name"] == "close"  # typo
+    assert levels_of(bob, {**ADA, "given_name": "R."})["given_name"] == "initial"
+    assert levels_of(bob, {**ADA, "given_name": "T."})["given_name"] == "different"
+    assert levels_of(bob, {**ADA, "given_name": "Grace"})["given_name"] == "different"
+    assert levels_of(bob, {**ADA, "given_name": ""})["given_name"] == "missing"
+
+
+def test_swapped_names_agree_with_a_typo_and_with_particles() -> None:
+    swapped = levels_of(ADA, {**ADA, "given_name": "Lovelcae", "family_name": "Ada"})
+    assert (swapped["given_name"], swapped["family_name"]) == ("exact", "close")
+    dutch = {**ADA, "given_name": "Bas", "family_name": "van der Heijden"}
+    boxes = levels_of(dutch, {**dutch, "given_name": "Van der Heijden", "family_name": "Bas"})
+    assert (boxes["given_name"], boxes["family_name"]) == ("exact", "exact")
+    # Two different people whose names merely cross are not swapped.
+    other = levels_of(ADA, {**ADA, "given_name": "Grace", "family_name": "Ada"})
+    assert other["given_name"] == "different"
+
+
+def test_date_of_birth_levels() -> None:
+    def level(other: str) -> str:
+        return levels_of(ADA, {**ADA, "date_of_birth": other})["date_of_birth"]
+
+    assert level("1985-12-10") == "exact"
+    assert level("1985-10-12") == "close"  # day and month swapped
+    assert level("1985-12-11") == "close"  # one digit
+    assert level("1985-03-02") == "year"
+    assert level("1988-03-02") == "different"
+
+
+def test_address_levels_count_line_and_postcode_once() -> None:
+    def level(**other: str) -> str:
+        return levels_of(ADA, {**ADA, **other})["address"]
+
+    assert level(address_line1="12 High St.") == "exact"
+    assert level(postcode="1234AC") == "close"
+    assert level(address_line1="12 Hihg Street") == "close"
+    assert level(postcode="9999ZZ") == "partial"  # same line, another town
+    assert level(address_line1="14 High Street") == "close"  # a digit wrong
+    assert level(address_line1="12 Church Street") == "partial"  # much alike
+    assert level(address_line1="3 Station Road") == "postcode"
+    assert level(address_line1="3 Station Road", postcode="9999ZZ") == "different"
+    assert level(address_line1="", postcode="") == "missing"
+    assert "postcode" not in FIELDS and "address" in FIELDS
+
+
+def test_given_name_disagreement_outweighs_shared_birth_date_and_address() -> None:
+    """Twins at one address (same family name, date of birth, street and
+    postcode, different given names) are not merged automatically; the same
+    person written with a nickname, an initial or swapped names is."""
+    weights = Weights.from_params(DEFAULT_PARAMS)
+    settings = MatchSettings(auto_merge_threshold=0.99, review_threshold=0.8, source="test")
+    home = {k: v for k, v in ADA.items() if k not in ("email", "phone")}
+    twin = score(match_features(home), match_features({**home, "given_name": "Grace"}), weights)
+    assert settings.decision(twin.probability) != "merge"
+    sibling = {**home, "given_name": "Grace", "date_of_birth": "1988-03-02"}
+    assert settings.decision(score(match_features(home), match_features(sibling), weights)
+                             .probability) == "separate"  # fmt: skip
+    for same in ({"given_name": "A."}, {"given_name": "Lovelace", "family_name": "Ada"},
+                 {"given_name": "Adda"}):  # fmt: skip
+        result = score(match_features(home), match_features({**home, **same}), weights)
+        assert settings.decision(result.probability) == "merge", same
+    shared = {step["field"]: step["weight"] for step in twin.explanation}
+    assert shared["family_name at the same address"] < 0
+    assert shared["date_of_birth at the same address"] < 0
+    assert twin.match_weight == pytest.approx(sum(shared.values()), abs=0.01)
+
+
+def test_models_stored_before_the_new_levels_still_score() -> None:
+    """A model trained with three levels per field and separate postcode and
+    street-line fields reads its close weight for the new levels."""
+    old = {
+        "prior": 0.05,
+        "fields": {
+            **{n: s for n, s in DEFAULT_PARAMS["fields"].items() if n not in ("given_name", "address")},  # noqa: E501
+            "given_name": {"m": [0.86, 0.1, 0.04], "u": [0.02, 0.03, 0.95]},
+            "date_of_birth": {"m": [0.9, 0.07, 0.03], "u": [0.003, 0.015, 0.982]},
+            "postcode": {"m": [0.8, 0.08, 0.12], "u": [0.01, 0.04, 0.95]},
+            "address_line1": {"m": [0.75, 0.12, 0.13], "u": [0.005, 0.02, 0.975]},
+        },
+    }  # fmt: skip
+    weights = Weights.from_params(old)
+    assert weights.by_field["given_name"]["initial"] == weights.by_field["given_name"]["close"]
+    assert weights.by_field["address"]["exact"] == pytest.approx(math.log2(0.75 / 0.005))
+    assert (
+        weights.by_field["date_of_birth"]["year"] == weights.by_field["date_of_birth"]["different"]
+    )
+
+
 def test_score_explains_every_field_and_orders_pairs() -> None:
     weights = Weights.from_params(DEFAULT_PARAMS)
     a = match_features(ADA)
@@ -125,7 +223,10 @@ def test_score_explains_every_field_and_orders_pairs() -> None:
     )
     assert same.probability > 0.99
     assert different.probability < same.probability
-    assert [step["field"] for step in same.explanation] == ["prior", *FIELDS]
+    # Prior, every field, then the corrections for what the pair shares at one address.
+    assert [step["field"] for step in same.explanation] == [
+        "prior", *FIELDS, "family_name at the same address", "date_of_birth at the same address"
+    ]  # fmt: skip
     assert sum(step["weight"] for step in same.explanation) == pytest.approx(
         same.match_weight, abs=0.01
     )
