@@ -14,7 +14,7 @@ from celery import shared_task
 
 from customer360.tasks import TRANSIENT_RETRY
 
-from .identity.matching import source_record_match
+from .identity.bulk import source_records_resolve
 from .identity.review import candidate_merge_auto
 from .identity.runs import resolution_batch_resolve
 
@@ -27,9 +27,8 @@ from .identity.runs import resolution_batch_resolve
     max_retries=8,
 )
 def source_records_match(record_ids: list[int]) -> None:
-    """Match new or changed source records; each one already resolved is skipped."""
-    for record_id in record_ids:
-        source_record_match(record_id=record_id)
+    """Match new or changed source records as one batch; those already resolved are skipped."""
+    source_records_resolve(record_ids=record_ids)
 
 
 @shared_task(

@@ -5,10 +5,12 @@ rows (record ids in primary-key order, ``BATCH_SIZE`` per batch) in one
 transaction and, after commit, sends one Celery group with a task per batch,
 so any number of worker processes on any number of machines share the work.
 
-Each batch task (``resolution_batch_resolve``) matches its records one
-transaction at a time (``source_record_match``), then claims its batch with a
+Each batch task (``resolution_batch_resolve``) resolves its records set-wise
+(``profiles.identity.bulk.source_records_resolve``, a constant number of
+queries per batch) and, in the same transaction, claims its batch with a
 compare-and-set on ``done_at`` and adds its counts to the run: a batch
-delivered twice is counted once, and the batch whose claim makes
+delivered twice is counted once (the second delivery waits on the first's row
+locks, then finds the batch claimed), and the batch whose claim makes
 ``batches_done`` reach ``batches_total`` closes the run and writes the audit
 event. No chord (and so no result backend) is needed for that.
 
@@ -33,8 +35,9 @@ from customer360.choices import ActorChannel, AuditEventType
 from customer360.services import Actor, audit_event_record, on_commit
 
 from ..models import MatchCandidate, MergeEvent, ResolutionBatch, ResolutionRun, SourceRecord
+from .bulk import source_records_resolve
 from .choices import RunKind, RunStatus
-from .matching import match_model_current, source_record_match
+from .matching import match_model_current
 
 BATCH_SIZE = 500
 STALE_AFTER = datetime.timedelta(minutes=30)
@@ -122,23 +125,25 @@ def resolution_run_start(
 
 
 def resolution_batch_resolve(*, batch_id: int) -> dict[str, int] | None:
-    """Match one batch's records; None when the batch is gone or was counted already.
+    """Resolve one batch's records; None when the batch is gone or was counted already.
 
-    Every record is its own transaction, so a retry after a transient error
-    resumes where it stopped (resolved records are skipped).
+    Resolving and counting are one transaction: a retry after a transient
+    error (a deadlock, a serialization failure) starts the batch afresh.
     """
     batch = ResolutionBatch.objects.select_related("run").filter(pk=batch_id).first()
     if batch is None or batch.done_at is not None or batch.run.status != RunStatus.RUNNING:
         return None
     resolved_before = batch.run.started_at if batch.run.full else None
-    outcomes: Counter[str] = Counter()
-    for record_id in batch.record_ids:
-        outcomes[source_record_match(record_id=record_id, resolved_before=resolved_before)] += 1
     with transaction.atomic():
+        resolved = source_records_resolve(
+            record_ids=batch.record_ids, resolved_before=resolved_before
+        )
+        outcomes = Counter(resolved[pk] for pk in batch.record_ids)
         claimed = ResolutionBatch.objects.filter(pk=batch.pk, done_at__isnull=True).update(
             done_at=timezone.now(), outcomes=dict(outcomes)
         )
         if not claimed:
+            transaction.set_rollback(True)
             return None
         ResolutionRun.objects.filter(pk=batch.run_id).update(
             batches_done=F("batches_done") + 1,

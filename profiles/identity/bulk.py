@@ -1,0 +1,632 @@
+"""Set-based identity resolution: a whole batch of records in a constant number of queries.
+
+``source_records_resolve`` is the one matching service: a resolution run's
+batch task, the import's after-commit task and a single record's arrival
+(``matching.source_record_match``, a batch of one) all call it. Whatever the
+batch's size, it
+
+1. loads and row-locks the batch's records (one query, in id order), and
+   computes their features and blocking keys in Python;
+2. locks the hashed buckets of those keys (``LOCK_BUCKETS`` PostgreSQL
+   advisory locks at most, taken in one sorted statement), so two workers
+   resolving records that share a block never decide on each other's
+   uncommitted state, without one lock per key (thousands of them would
+   exhaust the shared lock table);
+3. replaces the records' blocking keys (one delete, one insert: ``COPY`` on
+   PostgreSQL) and reads every block's members in one query, skipping
+   blocks larger than ``MAX_BLOCK_SIZE``;
+4. locks and loads the customers those members belong to, with all their
+   records, and the steward's "not a match" pairs among them;
+5. decides in memory, record by record in id order, exactly as matching one
+   record at a time would (each record sees the batch's earlier records):
+   a record joins the cluster it matches above the upper threshold against
+   *every* member (chain safety, ``is_auto_merge``), else founds a new one;
+   then new clusters that match each other (or an existing customer) that
+   way are united, so records of one person in one batch end in one customer;
+6. writes the outcome in bulk: customer numbers in one allocation, new
+   customers with their history rows and golden values with lineage,
+   records' customer and ``resolved_at`` with history, golden values of
+   existing customers that gained or changed records, ``MatchCandidate``
+   rows for pairs in the review band (merged by ``customer_merge_task``
+   after commit when they clear the upper threshold), and one audit event
+   for the customers the batch created.
+
+A record already resolved (since ``resolved_before``, when given) is skipped,
+so a batch delivered twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, models, transaction
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from customer360.choices import AuditEventType
+from customer360.services import (
+    Actor,
+    audit_event_record,
+    change_reason,
+    model_bulk_update,
+    on_commit_delay,
+)
+
+from ..demo.bulk import _copy, insert_with_history
+from ..models import BlockingKey, Customer, MatchCandidate, NotAMatch, SourceRecord
+from ..numbers import customer_numbers_allocate
+from .blocking import MAX_BLOCK_SIZE, blocking_keys
+from .choices import OPEN_CANDIDATE_STATUSES
+from .config import MatchSettings, match_settings
+from .golden import GOLDEN_FIELDS, survive, survivorship_rules
+from .matching import (
+    ClusterScore,
+    cluster_score,
+    is_auto_merge,
+    match_model_current,
+    matching_actor,
+    weights_for,
+)
+from .normalize import Features, match_features
+from .scoring import Weights
+
+# Advisory-lock buckets the blocking keys hash into: enough that unrelated
+# single-record arrivals rarely wait on each other, few enough that a batch
+# holding all of them stays far below the shared lock table's size.
+LOCK_BUCKETS = 256
+LOCK_NAMESPACE = 0x1D0  # keeps these advisory locks apart from anyone else's
+# COPY or a single multi-row statement below this many rows is not worth it.
+COPY_MINIMUM = 200
+
+Key = tuple[str, str]
+
+
+# --- set-based SQL helpers -------------------------------------------------------
+
+
+def ids_subquery(ids: Iterable[int]) -> RawSQL:
+    """``pk__in=ids_subquery(ids)``: any number of ids as one bound parameter
+    (an array on PostgreSQL, a JSON list on SQLite), never one per id."""
+    values = sorted(set(ids))
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [values])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
+
+
+def _bucket(key: Key) -> int:
+    digest = hashlib.blake2b(f"{key[0]}|{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % LOCK_BUCKETS
+
+
+def buckets_lock(keys: Iterable[Key]) -> None:
+    """Lock the hashed buckets of ``keys`` until the transaction ends, in one
+    statement and in ascending order (so two lockers never deadlock on them).
+    SQLite's IMMEDIATE transactions serialize every writer already."""
+    if connection.vendor != "postgresql":
+        return
+    buckets = sorted({_bucket(k) for k in keys})
+    if not buckets:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, b)) FROM unnest(%s::int[]) AS b",
+            [LOCK_NAMESPACE, buckets],
+        )
+
+
+def blocking_keys_replace(keys_by_record: dict[int, list[Key]]) -> None:
+    """Replace the blocking keys of these records (derived data, no history)."""
+    if not keys_by_record:
+        return
+    BlockingKey.objects.filter(record_id__in=ids_subquery(keys_by_record)).delete()
+    rows = [(pk, rule, key) for pk, keys in keys_by_record.items() for rule, key in keys]
+    if connection.vendor == "postgresql" and len(rows) >= COPY_MINIMUM:
+        _copy(BlockingKey._meta.db_table, ["record_id", "rule", "key"], rows)
+        return
+    BlockingKey.objects.bulk_create(
+        [BlockingKey(record_id=pk, rule=rule, key=key) for pk, rule, key in rows]
+    )
+
+
+def block_members(keys: Iterable[Key]) -> dict[Key, list[int]]:
+    """The ids of the records in each block, in one query; a block larger than
+    ``MAX_BLOCK_SIZE`` (plus the record asking) comes back with more ids than
+    that and is skipped by the caller, without reading all of it."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    table = connection.ops.quote_name(BlockingKey._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT k.rule, k.key, b.record_id"  # noqa: S608
+                " FROM unnest(%s::text[], %s::text[]) AS k(rule, key)"
+                f" CROSS JOIN LATERAL (SELECT record_id FROM {table} WHERE rule = k.rule"
+                " AND key = k.key LIMIT %s) AS b",
+                [[r for r, _ in wanted], [k for _, k in wanted], MAX_BLOCK_SIZE + 2],
+            )
+        else:
+            cursor.execute(
+                f"SELECT b.rule, b.key, b.record_id FROM json_each(%s) AS j JOIN {table} AS b"  # noqa: S608
+                " ON b.rule = json_extract(j.value, '$[0]')"
+                " AND b.key = json_extract(j.value, '$[1]')",
+                [json.dumps(wanted)],
+            )
+        members: dict[Key, list[int]] = defaultdict(list)
+        for rule, key, record_id in cursor.fetchall():
+            members[(rule, key)].append(record_id)
+    return members
+
+
+def _history_rows_copy(
+    model: type[models.Model], objs: Sequence[models.Model], *, user: Any, reasons: Sequence[str]
+) -> None:
+    """COPY one "changed" history row per object, as simple-history would write it."""
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
+    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    history = model.history.model  # type: ignore[attr-defined]
+    columns = [str(history._meta.get_field(f.name).column) for f in fields]
+    now = timezone.now()
+    user_id = user.pk if user is not None else None
+    _copy(
+        history._meta.db_table,
+        [*columns, "history_date", "history_type", "history_user_id", "history_change_reason"],
+        [
+            [
+                json.dumps(getattr(obj, f.attname))
+                if f.attname in json_fields
+                else getattr(obj, f.attname)
+                for f in fields
+            ]
+            + [now, "~", user_id, reason]
+            for obj, reason in zip(objs, reasons, strict=True)
+        ],
+    )
+
+
+def rows_update_with_history[M: models.Model](
+    objs: list[M], *, fields: list[str], actor: Actor, reasons: list[str]
+) -> None:
+    """Save ``fields`` of many rows with one history row each (reason per row).
+
+    PostgreSQL: one ``UPDATE ... FROM unnest(...)`` and a ``COPY`` of the
+    history rows; elsewhere ``model_bulk_update`` (simple-history's bulk update).
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    now = timezone.now()
+    fields = list(fields)
+    for f in model._meta.concrete_fields:
+        if getattr(f, "auto_now", False) and f.name not in fields:
+            fields.append(f.name)
+            for obj in objs:
+                setattr(obj, f.attname, now)
+    if connection.vendor != "postgresql" or len(objs) < COPY_MINIMUM:
+        for obj, reason in zip(objs, reasons, strict=True):
+            obj._change_reason = change_reason(actor, reason)  # type: ignore[attr-defined]
+        model_bulk_update(objs, fields=fields, actor=actor, reason=reasons[0])
+        return
+    concrete = [model._meta.get_field(name) for name in fields]
+    arrays: list[list[Any]] = [[obj.pk for obj in objs]]
+    casts = ["bigint[]"]
+    sets = []
+    for f in concrete:
+        column = connection.ops.quote_name(str(f.column))
+        if isinstance(f, models.JSONField):
+            arrays.append([json.dumps(getattr(obj, f.attname)) for obj in objs])
+            casts.append("text[]")
+            sets.append(f"{column} = v.{column}::jsonb")
+        else:
+            arrays.append([getattr(obj, f.attname) for obj in objs])
+            casts.append(f"{f.db_type(connection)}[]")
+            sets.append(f"{column} = v.{column}")
+    names = ["id", *(connection.ops.quote_name(str(f.column)) for f in concrete)]
+    unnest = ", ".join(f"%s::{cast}" for cast in casts)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({unnest}) "  # noqa: S608
+            f"AS v({', '.join(names)}) WHERE t.id = v.id",
+            arrays,
+        )
+    _history_rows_copy(
+        model, objs, user=actor.user, reasons=[change_reason(actor, r) for r in reasons]
+    )
+
+
+def rows_insert_with_history[M: models.Model](
+    model: type[M], objs: list[M], *, user: AbstractBaseUser | None, reason: str
+) -> list[M]:
+    """Insert rows with their "created" history rows (COPY on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return insert_with_history(model, objs, user=user, reason=reason)
+    return bulk_create_with_history(objs, model, default_user=user, default_change_reason=reason)
+
+
+# --- the clusters a batch decides on ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Cluster:
+    """An existing customer's records, or a customer about to be created."""
+
+    number: int  # existing customers in id order first, then new ones in creation order
+    customer: Customer | None
+    members: list[SourceRecord] = field(default_factory=list)
+    founder: SourceRecord | None = None
+    changed: bool = False  # gained or changed a record: golden values to re-derive
+
+
+@dataclass(slots=True)
+class _Batch:
+    weights: Weights
+    thresholds: MatchSettings
+    features: dict[int, Features]
+    forbidden: dict[int, set[int]]
+    clusters: list[_Cluster] = field(default_factory=list)
+    cluster_of: dict[int, int] = field(default_factory=dict)  # record id -> cluster number
+    parent: dict[int, int] = field(default_factory=dict)  # union-find over new clusters
+
+    def find(self, number: int) -> int:
+        while self.parent.get(number, number) != number:
+            number = self.parent[number]
+        return number
+
+    def features_of(self, records: Iterable[SourceRecord]) -> list[Features]:
+        return [self.features[r.pk] for r in records]
+
+    def forbids(self, left: Iterable[SourceRecord], right: Iterable[SourceRecord]) -> bool:
+        right_ids = {r.pk for r in right}
+        return any(self.forbidden.get(r.pk, set()) & right_ids for r in left)
+
+    def score(self, left: _Cluster, right: _Cluster) -> ClusterScore | None:
+        if self.forbids(left.members, right.members):
+            return None
+        return cluster_score(
+            self.features_of(left.members), self.features_of(right.members), self.weights
+        )
+
+
+def _features(records: Iterable[SourceRecord]) -> dict[int, Features]:
+    return {r.pk: match_features(r.normalized) for r in records}
+
+
+def _forbidden_pairs(record_ids: set[int]) -> dict[int, set[int]]:
+    forbidden: dict[int, set[int]] = defaultdict(set)
+    if not record_ids:
+        return forbidden
+    subquery = ids_subquery(record_ids)
+    for a, b in NotAMatch.objects.filter(
+        Q(record_a_id__in=subquery) | Q(record_b_id__in=subquery)
+    ).values_list("record_a_id", "record_b_id"):
+        forbidden[a].add(b)
+        forbidden[b].add(a)
+    return forbidden
+
+
+Proposals = dict[tuple[int, int], SourceRecord]
+
+
+def _decide(
+    batch: _Batch,
+    todo: list[SourceRecord],
+    keys: dict[int, list[Key]],
+    blocks: dict[Key, list[int]],
+) -> tuple[dict[int, str], Proposals]:
+    """Place each record, in id order, as matching it alone would; returns each
+    record's outcome and the cluster pairs to propose (with the record that
+    proposed them first)."""
+    outcomes: dict[int, str] = {}
+    proposals: Proposals = {}
+    review = batch.thresholds.review_threshold
+    for record in todo:
+        forbidden = batch.forbidden.get(record.pk, set())
+        neighbours: set[int] = set()
+        for key in keys[record.pk]:
+            members = blocks.get(key, [])
+            if len(members) <= MAX_BLOCK_SIZE + 1:
+                neighbours.update(members)
+        neighbours.discard(record.pk)
+        own = batch.cluster_of.get(record.pk)
+        nearby = {batch.cluster_of[n] for n in neighbours - forbidden if n in batch.cluster_of}
+        nearby.discard(own)  # type: ignore[arg-type]
+        scored: list[tuple[int, ClusterScore]] = []
+        features = [batch.features[record.pk]]
+        for number in nearby:
+            members = [m for m in batch.clusters[number].members if m.pk != record.pk]
+            if not members or any(m.pk in forbidden for m in members):
+                continue
+            result = cluster_score(features, batch.features_of(members), batch.weights)
+            if result is not None and result.probability >= review:
+                scored.append((number, result))
+        scored.sort(key=lambda item: (-item[1].best.match_weight, item[0]))
+        if own is None:
+            own = next((n for n, r in scored if is_auto_merge(r, batch.thresholds)), None)
+            if own is None:
+                own = len(batch.clusters)
+                batch.clusters.append(_Cluster(number=own, customer=None, founder=record))
+                outcomes[record.pk] = "created"
+            else:
+                outcomes[record.pk] = "linked"
+            batch.clusters[own].members.append(record)
+            batch.cluster_of[record.pk] = own
+        else:
+            outcomes[record.pk] = "refreshed"
+        batch.clusters[own].changed = True
+        for number, _result in scored:
+            if number != own:
+                proposals.setdefault((min(own, number), max(own, number)), record)
+    return outcomes, proposals
+
+
+def _unite(batch: _Batch, outcomes: dict[int, str], pairs: Iterable[tuple[int, int]]) -> None:
+    """Unite new clusters with the clusters (new or existing) they match above the
+    upper threshold against every member, best pairs first, re-scored as they grow."""
+    ranked = []
+    for a, b in pairs:
+        if batch.clusters[a].customer is not None and batch.clusters[b].customer is not None:
+            continue  # two existing customers: a candidate (and a merge task), not a union
+        result = batch.score(batch.clusters[a], batch.clusters[b])
+        if result is not None and is_auto_merge(result, batch.thresholds):
+            ranked.append((-result.best.match_weight, a, b))
+    for _weight, a, b in sorted(ranked):
+        a, b = batch.find(a), batch.find(b)
+        if a == b:
+            continue
+        left, right = batch.clusters[a], batch.clusters[b]
+        if left.customer is not None and right.customer is not None:
+            continue
+        result = batch.score(left, right)
+        if result is None or not is_auto_merge(result, batch.thresholds):
+            continue
+        # The existing customer (else the earlier new cluster) absorbs the other.
+        if left.customer is not None or (right.customer is None and a < b):
+            keep, absorbed = left, right
+        else:
+            keep, absorbed = right, left
+        batch.parent[absorbed.number] = keep.number
+        keep.members.extend(absorbed.members)
+        keep.changed = True
+        for member in absorbed.members:
+            batch.cluster_of[member.pk] = keep.number
+        if absorbed.founder is not None:
+            outcomes[absorbed.founder.pk] = "linked"
+        absorbed.members = []
+
+
+def _record_reason(record: SourceRecord) -> str:
+    return f"Matched source record {record.source_system.code}:{record.source_key}"
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def source_records_resolve(
+    *, record_ids: Sequence[int], resolved_before: datetime.datetime | None = None
+) -> dict[int, str]:
+    """Resolve a batch of new or changed source records; returns each one's outcome.
+
+    ``"linked"`` (to an existing customer, or to one founded by an earlier
+    record of the batch), ``"created"`` (founded a new customer),
+    ``"refreshed"`` (a changed record's customer re-derived) or ``"skipped"``
+    (gone, or already resolved: idempotent). With ``resolved_before`` (a full
+    re-resolution run's start), a record resolved before that moment is
+    matched again, one resolved since is skipped.
+    """
+    outcomes = dict.fromkeys(record_ids, "skipped")
+    records = list(
+        SourceRecord.objects.select_for_update(of=("self",))
+        .select_related("source_system")
+        .filter(pk__in=ids_subquery(record_ids))
+        .order_by("pk")
+    )
+    todo = [
+        r
+        for r in records
+        if r.resolved_at is None
+        or (resolved_before is not None and r.resolved_at < resolved_before)
+    ]
+    if not todo:
+        return outcomes
+    model = match_model_current()
+    thresholds = match_settings()
+    rules = survivorship_rules()
+    actor = matching_actor(model.version)
+    features = _features(todo)
+    keys = {r.pk: blocking_keys(features[r.pk]) for r in todo}
+    all_keys = {k for ks in keys.values() for k in ks}
+    buckets_lock(all_keys)
+    blocking_keys_replace(keys)
+    blocks = block_members(all_keys)
+
+    todo_ids = {r.pk for r in todo}
+    nearby_ids = {pk for members in blocks.values() for pk in members} | todo_ids
+    customers = {
+        c.pk: c
+        for c in Customer.objects.select_for_update(of=("self",))
+        .filter(
+            pk__in=SourceRecord.objects.filter(pk__in=ids_subquery(nearby_ids)).values(
+                "customer_id"
+            ),
+            merged_into__isnull=True,
+        )
+        .order_by("pk")
+    }
+    mine = {r.pk: r for r in todo}
+    members = [
+        mine.get(r.pk, r)
+        for r in SourceRecord.objects.select_related("source_system")
+        .filter(customer_id__in=ids_subquery(customers))
+        .order_by("pk")
+    ]
+    features.update(_features(m for m in members if m.pk not in features))
+    batch = _Batch(
+        weights=weights_for(model),
+        thresholds=thresholds,
+        features=features,
+        forbidden=_forbidden_pairs(todo_ids | {m.pk for m in members}),
+    )
+    for customer in customers.values():
+        batch.clusters.append(_Cluster(number=len(batch.clusters), customer=customer))
+    number_of = {c.customer.pk: c.number for c in batch.clusters if c.customer is not None}
+    for member in members:
+        number = number_of[member.customer_id]  # type: ignore[index]
+        batch.clusters[number].members.append(member)
+        batch.cluster_of[member.pk] = number
+
+    decided, proposals = _decide(batch, todo, keys, blocks)
+    outcomes.update(decided)
+    _unite(batch, outcomes, proposals)
+
+    # New customers: one number allocation, rows and history rows in bulk.
+    new_clusters = [c for c in batch.clusters if c.customer is None and c.members]
+    numbers = customer_numbers_allocate(len(new_clusters)) if new_clusters else []
+    fresh: list[Customer] = []
+    for cluster, customer_number in zip(new_clusters, numbers, strict=True):
+        values, lineage = survive(cluster.members, rules)
+        customer = Customer(customer_number=customer_number, lineage=lineage, **values)
+        customer.full_clean(validate_unique=False, validate_constraints=False)
+        cluster.customer = customer
+        fresh.append(customer)
+    if fresh:
+        founder = new_clusters[0].founder
+        reason = _record_reason(founder) if len(fresh) == 1 and founder else (
+            f"Identity resolution: {len(todo)} source record(s) matched in one batch"
+        )  # fmt: skip
+        rows_insert_with_history(
+            Customer, fresh, user=actor.user, reason=change_reason(actor, reason)
+        )
+        audit_event_record(
+            event_type=AuditEventType.CUSTOMER_CREATED,
+            actor=actor,
+            subject=fresh[0],
+            reason=reason,
+            new={
+                "customers": len(fresh),
+                "customer_numbers": [fresh[0].customer_number, fresh[-1].customer_number],
+                "source_records": sorted(
+                    c.founder.pk for c in new_clusters if c.founder is not None
+                ),
+                "model_version": model.version,
+            },
+            customer_number=fresh[0].customer_number if len(fresh) == 1 else "",
+        )
+
+    # Records: their customer and resolved_at, with history.
+    now = timezone.now()
+    for record in todo:
+        record.customer = batch.clusters[batch.find(batch.cluster_of[record.pk])].customer
+        record.resolved_at = now
+    rows_update_with_history(
+        todo,
+        fields=["customer", "resolved_at"],
+        actor=actor,
+        reasons=[_record_reason(r) for r in todo],
+    )
+
+    # Existing customers that gained or changed records: golden values again.
+    refreshed: list[Customer] = []
+    refresh_reasons: list[str] = []
+    for cluster in batch.clusters:
+        customer = cluster.customer
+        if not cluster.changed or customer is None or customer.pk in {c.pk for c in fresh}:
+            continue
+        values, lineage = survive(cluster.members, rules)
+        if not lineage:
+            continue
+        if customer.lineage == lineage and all(
+            getattr(customer, name) == values[name] for name in GOLDEN_FIELDS
+        ):
+            continue
+        for name in GOLDEN_FIELDS:
+            setattr(customer, name, values[name])
+        customer.lineage = lineage
+        customer.full_clean(validate_unique=False, validate_constraints=False)
+        refreshed.append(customer)
+        first = next((m for m in cluster.members if m.pk in todo_ids), cluster.members[0])
+        refresh_reasons.append(_record_reason(first))
+    rows_update_with_history(
+        refreshed, fields=[*GOLDEN_FIELDS, "lineage"], actor=actor, reasons=refresh_reasons
+    )
+
+    _candidates_propose(batch, proposals, model_version=model.version, actor=actor)
+    return outcomes
+
+
+def _candidates_propose(
+    batch: _Batch,
+    proposals: Proposals,
+    *,
+    model_version: int,
+    actor: Actor,
+) -> list[MatchCandidate]:
+    """``MatchCandidate`` rows for the cluster pairs still apart, scored on their
+    final members: none below the lower threshold, for a "not a match" pair, or
+    for a pair already open; an auto-merge pair is merged after commit."""
+    pairs: dict[tuple[int, int], SourceRecord] = {}
+    for (a, b), record in proposals.items():
+        left, right = batch.clusters[batch.find(a)], batch.clusters[batch.find(b)]
+        if left is right or left.customer is None or right.customer is None:
+            continue
+        first, second = sorted([left.customer.pk, right.customer.pk])
+        pairs.setdefault((first, second), record)
+    lows = {a for a, _ in pairs}
+    highs = {b for _, b in pairs}
+    open_pairs = set(
+        MatchCandidate.objects.filter(
+            status__in=OPEN_CANDIDATE_STATUSES,
+            customer_a_id__in=ids_subquery(lows),
+            customer_b_id__in=ids_subquery(highs),
+        ).values_list("customer_a_id", "customer_b_id")
+    )
+    cluster_by_customer = {c.customer.pk: c for c in batch.clusters if c.customer is not None}
+    candidates: list[MatchCandidate] = []
+    auto: list[MatchCandidate] = []
+    for (a, b), record in sorted(pairs.items()):
+        if (a, b) in open_pairs:
+            continue
+        left, right = cluster_by_customer[a], cluster_by_customer[b]
+        result = batch.score(left, right)
+        if result is None or result.probability < batch.thresholds.review_threshold:
+            continue
+        candidate = MatchCandidate(
+            record=record,
+            customer_a=left.customer,
+            customer_b=right.customer,
+            probability=result.probability,
+            match_weight=result.best.match_weight,
+            explanation=result.best.explanation,
+            model_version=model_version,
+        )
+        candidate.full_clean(  # the rows it points at are locked or were just written
+            exclude=["record", "customer_a", "customer_b"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+        candidates.append(candidate)
+        if is_auto_merge(result, batch.thresholds):
+            auto.append(candidate)
+    if candidates:
+        bulk_create_with_history(
+            candidates,
+            MatchCandidate,
+            default_user=actor.user,
+            default_change_reason=change_reason(actor, "Proposed by identity resolution"),
+        )
+    if auto:
+        from ..tasks import customer_merge_task
+
+        for candidate in auto:
+            on_commit_delay(customer_merge_task, candidate_id=candidate.pk)
+    return candidates
