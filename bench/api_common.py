@@ -54,6 +54,54 @@ def partner_token(client_id: str = "demo-partner-claims") -> str:
     return raw
 
 
+def consenting_numbers(limit: int = 5000) -> list[str]:
+    """Numbers of customers whose consent covers the demo partner's lens
+    (``partner_sharing`` on the ``partner`` channel): reads that answer 200."""
+    from consent.models import Channel, Purpose
+    from consent.selectors import consent_decisions
+    from profiles.models import Customer
+
+    purpose = Purpose.objects.get(code="partner_sharing")
+    channel = Channel.objects.get(code="partner")
+    ids = list(
+        Customer.objects.filter(
+            merged_into__isnull=True, is_restricted=False,
+            consents__purpose=purpose, consents__channel=channel,
+        ).values_list("pk", flat=True).distinct()[:limit]
+    )  # fmt: skip
+    allowed = [pk for pk, ok in consent_decisions(customer_ids=ids, purpose=purpose,
+                                                   channel=channel).items() if ok]  # fmt: skip
+    return list(Customer.objects.filter(pk__in=allowed).values_list("customer_number", flat=True))
+
+
+def ingest_keys(client_id: str = "demo-partner-claims", limit: int = 20000) -> list[str]:
+    """Source keys of the demo partner's linked records: items naming them are written."""
+    from oauth2_provider.models import Application
+
+    from profiles.models import SourceRecord
+
+    client = Application.objects.get(client_id=client_id).api_client
+    return list(
+        SourceRecord.objects.filter(
+            source_system=client.source_system, customer__isnull=False
+        ).values_list("source_key", flat=True)[:limit]
+    )
+
+
+INGEST_KINDS = ("inquiry", "complaint", "feedback", "order")
+
+
+def ingest_body(keys: Sequence[str], rng: Any, prefix: str, size: int) -> dict[str, Any]:
+    """One bulk-interaction request body of ``size`` new calls (external ids ``prefix-i``)."""
+    return {"items": [
+        {"external_id": f"{prefix}-{i}", "source_key": rng.choice(keys),
+         "channel": "phone", "direction": "inbound", "kind": rng.choice(INGEST_KINDS),
+         "occurred_at": "2026-11-20T09:30:00+00:00", "sentiment": 0.2,
+         "outcome": "resolved", "summary": "Benchmark call about the policy."}
+        for i in range(size)
+    ]}  # fmt: skip
+
+
 class Server:
     """gunicorn serving the project on 127.0.0.1:port (context manager)."""
 

@@ -16,7 +16,7 @@ import argparse
 import json
 import random
 
-from api_common import Server, django_setup, load, machine, partner_token
+from api_common import Server, consenting_numbers, django_setup, load, machine, partner_token
 
 
 def main() -> None:
@@ -31,24 +31,10 @@ def main() -> None:
     args = parser.parse_args()
 
     django_setup(args.database_url)
-    from consent.models import Channel, Purpose
-    from consent.selectors import consent_decisions
     from customer360.models import AccessLog
     from profiles.models import Customer
 
-    purpose = Purpose.objects.get(code="partner_sharing")
-    channel = Channel.objects.get(code="partner")
-    ids = list(
-        Customer.objects.filter(
-            merged_into__isnull=True, is_restricted=False,
-            consents__purpose=purpose, consents__channel=channel,
-        ).values_list("pk", flat=True).distinct()[:5000]
-    )  # fmt: skip
-    allowed = [pk for pk, ok in consent_decisions(customer_ids=ids, purpose=purpose,
-                                                   channel=channel).items() if ok]  # fmt: skip
-    numbers = list(
-        Customer.objects.filter(pk__in=allowed).values_list("customer_number", flat=True)
-    )
+    numbers = consenting_numbers()
     token = partner_token()
     rng = random.Random(7)
     requests = [{"path": f"/api/v1/customers/{rng.choice(numbers)}/context/"}

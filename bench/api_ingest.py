@@ -15,7 +15,7 @@ import json
 import random
 import secrets
 
-from api_common import Server, django_setup, load, machine, partner_token
+from api_common import Server, django_setup, ingest_body, ingest_keys, load, machine, partner_token
 
 
 def main() -> None:
@@ -29,28 +29,15 @@ def main() -> None:
     args = parser.parse_args()
 
     django_setup(args.database_url)
-    from oauth2_provider.models import Application
+    from profiles.models import Interaction
 
-    from profiles.models import Interaction, SourceRecord
-
-    client = Application.objects.get(client_id="demo-partner-claims").api_client
-    keys = list(
-        SourceRecord.objects.filter(
-            source_system=client.source_system, customer__isnull=False
-        ).values_list("source_key", flat=True)[:20000]
-    )
+    keys = ingest_keys()
     token = partner_token()
     run = secrets.token_hex(3)
     rng = random.Random(11)
-    kinds = ["inquiry", "complaint", "feedback", "order"]
     requests = [
-        {"path": "/api/v1/interactions/bulk/", "body": {"items": [
-            {"external_id": f"BENCH-{run}-{b}-{i}", "source_key": rng.choice(keys),
-             "channel": "phone", "direction": "inbound", "kind": rng.choice(kinds),
-             "occurred_at": "2026-11-20T09:30:00+00:00", "sentiment": 0.2,
-             "outcome": "resolved", "summary": "Benchmark call about the policy."}
-            for i in range(args.batch)
-        ]}}
+        {"path": "/api/v1/interactions/bulk/",
+         "body": ingest_body(keys, rng, f"BENCH-{run}-{b}", args.batch)}
         for b in range(args.batches)
     ]  # fmt: skip
     before = Interaction.objects.count()

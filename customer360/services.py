@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -238,20 +238,34 @@ def access_log_record(
     endpoint: str,
     lens_code: str = "",
     lens_version: int | None = None,
-) -> AccessLog:
+) -> None:
     """Record one read of a customer's personal data by a partner client.
 
     Appended in the reading request's own transaction (autocommit for reads):
-    a read that is answered is a read that is logged.
+    a read that is answered is a read that is logged. One prepared INSERT: the
+    partner API's reads are its hottest path and compiling ``create()`` cost
+    more than the database's work.
     """
-    return AccessLog.objects.create(
-        application_id=application_id,
-        customer_number=customer_number,
-        lens_code=lens_code,
-        lens_version=lens_version,
-        endpoint=endpoint,
-        request_id=current_request_id(),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACCESS_LOG_SQL,
+            [timezone.now(), application_id, customer_number, lens_code, lens_version, endpoint,
+             current_request_id()],
+        )  # fmt: skip
+
+
+_ACCESS_LOG_COLUMNS = ("accessed_at", "application", "customer_number", "lens_code",
+                       "lens_version", "endpoint", "request_id")  # fmt: skip
+_ACCESS_LOG_SQL = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the model)
+    AccessLog._meta.db_table,
+    ", ".join(
+        str(field.column)
+        for name in _ACCESS_LOG_COLUMNS
+        for field in AccessLog._meta.concrete_fields
+        if field.name == name
+    ),
+    ", ".join(["%s"] * len(_ACCESS_LOG_COLUMNS)),
+)
 
 
 @transaction.atomic

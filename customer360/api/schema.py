@@ -1,9 +1,11 @@
-"""OpenAPI pieces every endpoint shares: the problem-details error body."""
+"""OpenAPI pieces every endpoint shares: the problem-details error body and the
+OAuth2 security scheme with the scope each operation needs."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
@@ -66,3 +68,16 @@ PROBLEM_RESPONSES: dict[Any, OpenApiResponse] = {
         (500, "Internal Server Error", "Internal error."),
     )
 }
+
+
+class ClientTokenScheme(DjangoOAuthToolkitScheme):
+    """OpenAPI security of ``ClientTokenAuthentication``: the toolkit's OAuth2
+    client-credentials scheme, and per operation the scope it needs."""
+
+    target_class = "customer360.api.auth.ClientTokenAuthentication"
+    name = "oauth2"
+
+    def get_security_requirement(self, auto_schema: Any) -> Any:
+        required_scope = getattr(auto_schema.view, "required_scope", None)
+        scope = required_scope() if required_scope is not None else None
+        return {self.name: [scope] if scope else []}

@@ -124,8 +124,10 @@ class InteractionItemSerializer(StrictSerializer):
 
 
 class InteractionBulkSerializer(StrictSerializer):
+    # Any JSON value per item: ``interaction_item_errors`` checks each one (a
+    # DictField would run DRF's field machinery on every key of every item).
     items = serializers.ListField(
-        child=serializers.DictField(), max_length=BULK_MAX_ITEMS, min_length=1
+        child=serializers.JSONField(), max_length=BULK_MAX_ITEMS, min_length=1
     )
     all_or_nothing = serializers.BooleanField(default=False)
 

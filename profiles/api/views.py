@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
@@ -37,7 +36,7 @@ from governance.selectors import LensRefused
 from ..filtersets import PartnerCustomerFilterSet
 from ..models import Customer, Holding, Interaction, OutboundAction, SourceRecord
 from ..services import ItemResult, interactions_upsert, source_records_upsert
-from .selectors import client_lens, customer_context, customer_for_client, customers_for_client
+from .selectors import customer_for_client, customers_for_client, partner_context
 from .serializers import (
     ActionProposalSerializer,
     ActionVerdictSerializer,
@@ -68,8 +67,13 @@ def bulk_answer(results: list[ItemResult]) -> tuple[int, dict[str, Any]]:
     body = {
         "written": written,
         "counts": dict(sorted(counts.items())),
-        "results": [asdict(r) for r in results],
-    }
+        # Field by field rather than dataclasses.asdict, which deep-copies every value.
+        "results": [
+            {"index": r.index, "key": r.key, "status": r.status,
+             "customer_number": r.customer_number, "errors": r.errors}
+            for r in results
+        ],
+    }  # fmt: skip
     return (200 if written else 422), body
 
 
@@ -221,10 +225,13 @@ class CustomerViewSet(ApiViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def context(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
-            lens = client_lens(client=self.client, lens_code=request.query_params.get("lens"))
+            lens, found = partner_context(
+                application_id=self.client.application_id,
+                lens_code=request.query_params.get("lens"),
+                number=kwargs["customer_number"],
+            )
         except LensRefused as refused:
             raise exceptions.PermissionDenied(str(refused)) from None
-        found = customer_context(lens=lens, number=kwargs["customer_number"])
         if found is None:
             raise exceptions.NotFound(NOT_FOUND)
         customer, view = found

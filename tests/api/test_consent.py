@@ -72,8 +72,8 @@ def test_ledger_lists_only_own_customers_and_logs_the_read(
 ) -> None:
     SourceRecordFactory(source_system=client_b.source_system, customer=consenting.customer)
     api_a = api_for(client_a, [ApiScope.CONSENT_READ])
-    # token, client, page of records with customer/purpose/channel, access log insert
-    with django_assert_num_queries(4):
+    # token with its client, page of records with customer/purpose/channel, access log
+    with django_assert_num_queries(3):
         listed = api_a.get(URL, {"customer": consenting.customer.customer_number})
     no_scope = api_for(client_a, [ApiScope.CONTEXT_READ]).get(URL)
 

@@ -79,7 +79,7 @@ def test_feed_shows_only_events_about_the_clients_customers(
     merged_event(CustomerFactory().customer_number)  # somebody else's customer
     api = api_for(client_a)
 
-    with django_assert_num_queries(3):  # token, client, events
+    with django_assert_num_queries(2):  # token with its client, events
         body = api.get("/api/v1/events/", {"after": 0}).json()
     later = api.get("/api/v1/events/", {"after": body["next_after"]}).json()
     bad = api.get("/api/v1/events/", {"after": "-1"})
