@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from profiles.models import Customer
 from profiles.search import customer_search, name_match
@@ -157,3 +158,53 @@ def test_a_user_without_customer_access_gets_no_search(
     assert response.status_code == 200
     assert response.context["hits"] == []
     assert people["robert"].customer_number not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_customers_created_in_bulk_are_found_by_name(agent: User) -> None:
+    """On PostgreSQL the name dictionary is filled by a statement-level trigger:
+    one bulk insert of several customers, two of them namesakes, finds them all."""
+    made = bulk_create_with_history(
+        [
+            CustomerFactory.build(given_name="Geertruida", family_name="Vermeulen"),
+            CustomerFactory.build(given_name="Geertruida", family_name="Vermeulen"),
+            CustomerFactory.build(given_name="Cornelis", family_name="Brouwer"),
+        ],
+        Customer,
+    )
+    numbers = {customer.customer_number for customer in made}
+
+    found = {
+        hit.customer.customer_number for hit in customer_search(user=agent, query="Truus Vermuelen")
+    }
+    assert found == numbers - {made[2].customer_number}
+    assert [
+        hit.customer.customer_number for hit in customer_search(user=agent, query="Kees Browuer")
+    ] == [made[2].customer_number]
+
+
+@pytest.mark.django_db
+def test_a_renamed_customer_is_found_by_the_new_name_and_not_the_old(
+    agent: User, people: dict[str, Customer]
+) -> None:
+    alice = people["alice"]
+    alice.family_name = "Dijkstra"
+    alice.save()
+
+    assert customer_search(user=agent, query="Alice Dijsktra")[0].customer == alice
+    assert alice not in [hit.customer for hit in customer_search(user=agent, query="Alice Jones")]
+
+
+@pytest.mark.django_db
+def test_a_merged_away_customer_is_not_a_name_candidate(
+    agent: User, people: dict[str, Customer]
+) -> None:
+    robert = people["robert"]
+    twin = CustomerFactory(given_name="Robert", family_name="Smith")
+    twin.merged_into, twin.merged_at, twin.lifecycle_status = robert, timezone.now(), "merged"
+    twin.save()
+
+    assert [hit.customer for hit in customer_search(user=agent, query="Robert Smith")][:1] == [
+        robert
+    ]
+    assert twin not in [hit.customer for hit in customer_search(user=agent, query="Robert Smith")]
