@@ -95,6 +95,31 @@ def _state_apply(customer: Customer, state: dict[str, Any]) -> None:
             setattr(customer, field.attname, field.to_python(state[field.attname]))
 
 
+def _survivor_of(customer: Customer) -> Customer:
+    """The customer ``customer`` stands for now: itself, or the end of its merge chain."""
+    from ..selectors import customer_get_by_number
+
+    current = customer_get_by_number(customer.customer_number)
+    if current is None:  # pragma: no cover - a customer's own number always resolves
+        raise ValidationError(f"{customer.customer_number} does not exist.")
+    return current
+
+
+def _lock_survivors(first: Customer, second: Customer) -> tuple[Customer, Customer]:
+    """The two customers' current survivors, locked in primary-key order.
+
+    A customer merged away since the merge was asked for (a candidate whose
+    customer was absorbed by another merge) stands for its survivor, so a
+    chain of merges goes through. Retried when a merge moves one of them
+    between reading the chain and taking the lock.
+    """
+    for _attempt in range(5):
+        survivor, merged = _lock_pair(_survivor_of(first), _survivor_of(second))
+        if survivor.merged_into_id is None and merged.merged_into_id is None:
+            return survivor, merged
+    raise ValidationError("The customers keep being merged meanwhile; try again.")
+
+
 def _lock_pair(first: Customer, second: Customer) -> tuple[Customer, Customer]:
     locked = {
         c.pk: c
@@ -130,17 +155,22 @@ def customer_merge(
 ) -> MergeEvent:
     """Merge ``merged`` into ``survivor``; returns the merge event.
 
-    Refused with a ``ValidationError`` for a customer merged with itself or
-    one already merged into another.
+    A customer merged away since stands for its survivor (merges chain:
+    B into A, then A into C, or C into A, whichever was asked). Refused with
+    a ``ValidationError`` for a customer merged with itself, or two that are
+    one customer already.
     """
     from consent.services import consent_merge
 
     if survivor.pk == merged.pk:
         raise ValidationError("A customer cannot be merged with itself.")
-    survivor, merged = _lock_pair(survivor, merged)
-    for customer in (survivor, merged):
-        if customer.merged_into_id is not None:
-            raise ValidationError(f"{customer.customer_number} was already merged into another.")
+    asked = (survivor.customer_number, merged.customer_number)
+    survivor, merged = _lock_survivors(survivor, merged)
+    if survivor.pk == merged.pk:
+        raise ValidationError(
+            f"{asked[1]} was already merged into {survivor.customer_number}: "
+            f"{asked[0]} and {asked[1]} are one customer."
+        )
     today = timezone.localdate()
 
     rows: dict[str, list[int]] = {}
@@ -281,6 +311,7 @@ def customer_merge(
             "model_version": event.model_version,
             "explanation": event.explanation,
             "moved": {key: len(ids) for key, ids in rows.items()},
+            "asked": list(asked),
             "today": today.isoformat(),
         },
         customer_number=survivor.customer_number,
@@ -303,8 +334,10 @@ def customer_unmerge(*, merge_event: MergeEvent, actor: Actor, reason: str) -> M
     """Undo a merge: both customers as they were, every row of the split-off
     customer's back with it, consent restored, the pair remembered as not a match.
 
-    Refused when the merge was undone already, or when the survivor has since
-    been merged into a third customer (undo that merge first).
+    Merges are undone latest first, so each is undone exactly: refused when
+    the merge was undone already, when the survivor has since been merged
+    into a third customer, or when another customer was merged into the
+    survivor after this merge (the message names the merge to undo first).
     """
     from consent.services import consent_unmerge
 
@@ -314,8 +347,20 @@ def customer_unmerge(*, merge_event: MergeEvent, actor: Actor, reason: str) -> M
     survivor, split_off = _lock_pair(event.survivor, event.merged)
     if survivor.merged_into_id is not None:
         raise ValidationError(
-            f"{survivor.customer_number} was itself merged into another customer since; "
-            "undo that merge first."
+            f"{survivor.customer_number} was itself merged into "
+            f"{_survivor_of(survivor).customer_number} since; undo that merge first."
+        )
+    later = (
+        MergeEvent.objects.filter(survivor=survivor, undone_at__isnull=True, pk__gt=event.pk)
+        .select_related("merged")
+        .order_by("-pk")
+        .first()
+    )
+    if later is not None:
+        raise ValidationError(
+            f"{later.merged.customer_number} was merged into {survivor.customer_number} after "
+            f"this merge (merge {later.reference}); undo that merge first, so that each is "
+            "undone exactly."
         )
     if split_off.merged_into_id != survivor.pk:
         raise ValidationError(f"{split_off.customer_number} is not merged into the survivor.")
@@ -360,16 +405,13 @@ def customer_unmerge(*, merge_event: MergeEvent, actor: Actor, reason: str) -> M
     )
     _state_apply(split_off, snapshot["merged"])
     model_save(split_off, actor=actor, reason=reason)
-    later = MergeEvent.objects.filter(
-        survivor=survivor, undone_at__isnull=True, pk__gt=event.pk
-    ).exists()
     current_records = set(
         SourceRecord.objects.filter(customer=survivor).values_list("pk", flat=True)
     )
     changed_since = SourceRecord.objects.filter(
         customer=survivor, received_at__gt=event.created_at
     ).exists()
-    if later or changed_since or current_records != set(snapshot["survivor_records"]):
+    if changed_since or current_records != set(snapshot["survivor_records"]):
         # Things happened to the survivor since: derive its values afresh.
         customer_golden_refresh(customer=survivor, actor=actor, reason=reason)
     else:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
@@ -20,7 +20,7 @@ from profiles.choices import LifecycleStatus
 from profiles.identity.choices import CandidateStatus
 from profiles.identity.merge import MOVED, customer_merge, customer_state, customer_unmerge
 from profiles.identity.review import candidate_decide, candidate_merge_auto, candidate_undo
-from profiles.models import Customer, Flag, MatchCandidate, NotAMatch
+from profiles.models import Customer, Flag, MatchCandidate, MergeEvent, NotAMatch
 from profiles.selectors import customer_get_by_number, source_record_identities
 from tests.factories import (
     CaseFactory,
@@ -171,20 +171,47 @@ def test_steward_decisions() -> None:
     assert AuditEvent.objects.filter(event_type=AuditEventType.MATCH_DECIDED).count() == 5
 
 
+@pytest.mark.django_db
+def test_merges_chain_and_are_undone_latest_first() -> None:
+    """B into A, then A (the survivor) into C, then D into B's number (it stands
+    for C now): every merge goes through, the old numbers resolve to C, and
+    undoing latest first restores everything exactly; out of order is refused."""
+    a, b, c, d = person(), person(), person(), person()
+    start = snapshot_state([a, b, c, d])
+    first = customer_merge(survivor=a, merged=b, actor=ACTOR, reason="Same person")
+    second = customer_merge(survivor=c, merged=a, actor=ACTOR, reason="Same person")
+    third = customer_merge(survivor=b, merged=d, actor=ACTOR, reason="Same person")
+    assert (third.survivor, third.merged) == (c, d)
+    assert {customer_get_by_number(x.customer_number) for x in (a, b, c, d)} == {c}
+    assert c.source_records.count() == 8
+    with pytest.raises(ValidationError, match="one customer"):
+        customer_merge(survivor=a, merged=d, actor=ACTOR, reason="Again")
+    with pytest.raises(ValidationError, match=r"itself merged into .* undo that merge first"):
+        customer_unmerge(merge_event=first, actor=ACTOR, reason="Out of order")
+    with pytest.raises(ValidationError, match=rf"{d.customer_number} was merged into .* after"):
+        customer_unmerge(merge_event=second, actor=ACTOR, reason="Out of order")
+    for event in (third, second, first):
+        customer_unmerge(merge_event=event, actor=ACTOR, reason="Not the same person")
+    assert snapshot_state([a, b, c, d]) == start
+
+
 class MergePropertyTest(TestCase):
-    """Hypothesis: any sequence of merges and unmerges keeps every row exactly once,
-    and undoing everything restores the exact starting state."""
+    """Hypothesis: any sequence of merges (of any customer, merged away or not:
+    merges chain) and unmerges (in any order: out of order is refused) keeps
+    every row exactly once, and undoing everything restores the exact
+    starting state."""
 
     @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
         st.lists(
             st.one_of(
                 st.tuples(st.just("merge"), st.integers(0, 3), st.integers(0, 3)),
-                st.tuples(st.just("unmerge"), st.just(0), st.just(0)),
+                st.tuples(st.just("unmerge"), st.integers(0, 5), st.just(0)),
             ),
             max_size=6,
         )
     )
+    @example([("merge", 0, 1), ("merge", 2, 0), ("merge", 1, 3), ("unmerge", 0, 0)])
     def test_merge_unmerge_sequences(self, steps: list[tuple[str, int, int]]) -> None:
         from profiles.models import Holding, Interaction, SourceRecord
 
@@ -193,16 +220,31 @@ class MergePropertyTest(TestCase):
         counts = (SourceRecord.objects.count(), Interaction.objects.count(),
                   Holding.objects.count())  # fmt: skip
         ledger = ConsentRecord.objects.count()
-        done = []
+        done: list[MergeEvent] = []
         for op, i, j in steps:
             if op == "merge":
                 survivor, merged = (Customer.objects.get(pk=customers[k].pk) for k in (i, j))
-                if survivor.pk == merged.pk or survivor.merged_into_id or merged.merged_into_id:
+                if i == j:
+                    continue
+                one = customer_get_by_number(survivor.customer_number) == customer_get_by_number(
+                    merged.customer_number
+                )
+                if one:
+                    with pytest.raises(ValidationError, match="one customer"):
+                        customer_merge(survivor=survivor, merged=merged, actor=ACTOR,
+                                       reason="Property test")  # fmt: skip
                     continue
                 done.append(customer_merge(survivor=survivor, merged=merged, actor=ACTOR,
                                            reason="Property test"))  # fmt: skip
             elif done:
-                customer_unmerge(merge_event=done.pop(), actor=ACTOR, reason="Property test")
+                event = done[i % len(done)]
+                try:
+                    customer_unmerge(merge_event=event, actor=ACTOR, reason="Property test")
+                except ValidationError as refusal:
+                    assert event is not done[-1], refusal  # the latest can always be undone
+                    assert "undo that merge first" in str(refusal)
+                else:
+                    done.remove(event)
             assert (SourceRecord.objects.count(), Interaction.objects.count(),
                     Holding.objects.count()) == counts  # fmt: skip
             assert ConsentRecord.objects.count() >= ledger
