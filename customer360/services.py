@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import ipaddress
 import json
+import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -231,6 +235,63 @@ def webhook_subscription_save(
     return subscription
 
 
+def _webhook_url_refusal(url: str) -> str:
+    """Why a partner may not register ``url`` ("" when it may): only HTTPS, and
+    never a loopback, private, link-local or otherwise internal address given
+    as a literal (the deliveries come from inside the network)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https":
+        return "Webhook URLs must use https."
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return "Webhook URLs must name a public host."
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return ""
+    if not address.is_global:
+        return "Webhook URLs must name a public host."
+    return ""
+
+
+@transaction.atomic
+def webhook_subscription_create(
+    *, application_id: int, url: str, event_types: list[str], actor: Actor, reason: str
+) -> WebhookSubscription:
+    """A partner client subscribes ``url`` to ``event_types``. The signing secret
+    is generated here and readable on the returned row only: the API shows it
+    once, in the answer to this request (history and audit never hold it)."""
+    refusal = _webhook_url_refusal(url)
+    if refusal:
+        raise ValidationError({"url": [refusal]})
+    subscription = WebhookSubscription(
+        application_id=application_id,
+        url=url,
+        event_types=sorted(set(event_types)),
+        secret=secrets.token_urlsafe(32),
+    )
+    return webhook_subscription_save(subscription=subscription, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def webhook_subscription_deactivate(
+    *, subscription: WebhookSubscription, actor: Actor, reason: str
+) -> WebhookSubscription:
+    """End a subscription (what a partner's DELETE does): it gets no new
+    deliveries, and its pending ones are dead-lettered rather than sent. The
+    row and its deliveries stay, as the record of what was sent where."""
+    locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    if locked.is_active:
+        locked.is_active = False
+        webhook_subscription_save(subscription=locked, actor=actor, reason=reason)
+    WebhookDelivery.objects.filter(subscription=locked, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.DEAD_LETTERED,
+        next_attempt_at=None,
+        last_error="The subscription was deleted.",
+    )
+    return locked
+
+
 def access_log_record(
     *,
     application_id: int,
@@ -292,6 +353,27 @@ def idempotency_key_store(
     row.full_clean(exclude=["application"], validate_unique=False, validate_constraints=False)
     row.save()
     return row
+
+
+def idempotency_keys_expire(*, older_than: datetime.datetime, batch: int = 10_000) -> int:
+    """Delete the stored answers of write requests made before ``older_than``
+    (the retention, ``API_IDEMPOTENCY_KEY_HOURS``); returns how many. A retry
+    after that runs again, and the natural keys (source key, external id)
+    keep it from writing twice. Deleted in batches, each its own short
+    transaction, so a large backlog never holds locks for long."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                IdempotencyKey.objects.filter(created_at__lt=older_than)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if ids:
+                IdempotencyKey.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch:
+            return deleted
 
 
 # --- webhooks -----------------------------------------------------------------------------

@@ -303,6 +303,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customer360.webhook_deliveries_retry_due",
         "schedule": 300.0,
     },
+    # partner API (issue 7): stored Idempotency-Key answers past their retention.
+    "api-idempotency-keys-expire": {
+        "task": "customer360.idempotency_keys_expire",
+        "schedule": 3600.0,
+    },
     "governance-steward-permissions": {
         "task": "governance.steward_permissions_sync",
         "schedule": 24 * 3600.0,
@@ -333,6 +338,9 @@ REST_FRAMEWORK = {
 # Largest request body the API (and any form) accepts; the API answers 413 above it.
 # 4 MiB holds a 1,000-item bulk request with room to spare.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 4 * 1024 * 1024)
+# How long the answer to a write sent with an Idempotency-Key is kept (and so
+# replayed to a retry); the hourly beat task deletes older ones.
+API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "customer360 API",
     "DESCRIPTION": (
@@ -379,6 +387,7 @@ OAUTH2_PROVIDER = {
         "actions:propose": "Propose outbound actions",
         "consent:read": "Read consent",
         "consent:write": "Capture consent",
+        "webhooks:manage": "Manage your webhook subscriptions",
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import socket
 from typing import Any
 
@@ -78,3 +79,15 @@ def webhook_deliveries_retry_due() -> int:
     for delivery_id in due:
         webhook_delivery_send.delay(delivery_id=delivery_id)
     return len(due)
+
+
+@shared_task(name="customer360.idempotency_keys_expire", ignore_result=True)
+def idempotency_keys_expire() -> int:
+    """Delete stored write answers older than the retention (hourly, beat);
+    idempotent: a second run finds nothing more to delete."""
+    from django.conf import settings
+
+    from .services import idempotency_keys_expire as expire
+
+    cutoff = timezone.now() - datetime.timedelta(hours=settings.API_IDEMPOTENCY_KEY_HOURS)
+    return expire(older_than=cutoff)

@@ -18,12 +18,12 @@ from rest_framework.response import Response
 from consent.choices import CaptureMethod
 from consent.models import ConsentRecord
 from consent.services import consent_record
-from customer360.api.base import ApiViewSet, idempotent
+from customer360.api.base import ApiViewSet, client_actor, idempotent
 from customer360.api.choices import ApiScope
 from customer360.api.schema import PROBLEM_RESPONSES
 from customer360.models import AccessLog, ApiClient
 from profiles.api.selectors import PARTNER_CHANNEL, customer_for_client, customers_for_client
-from profiles.api.views import IDEMPOTENCY_HEADER, NOT_FOUND, client_actor
+from profiles.api.views import IDEMPOTENCY_HEADER, NOT_FOUND
 
 from ..filtersets import ConsentRecordFilterSet
 from .serializers import ConsentCaptureSerializer, ConsentRecordSerializer

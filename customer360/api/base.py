@@ -35,9 +35,10 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
+from ..choices import ActorChannel
 from ..middleware import current_request_id
 from ..models import ApiClient, IdempotencyKey
-from ..services import idempotency_key_store
+from ..services import Actor, idempotency_key_store
 from .auth import ClientTokenAuthentication
 from .pagination import IdCursorPagination
 
@@ -202,6 +203,11 @@ def body_digest(data: Any) -> str:
 
 
 # --- clients, scopes, throttling --------------------------------------------------------
+
+
+def client_actor(client: ApiClient) -> Actor:
+    """The partner client as the actor of its writes (channel ``api``)."""
+    return Actor.system(f"client:{client.application.client_id}", ActorChannel.API)
 
 
 def request_client(request: Request) -> ApiClient:

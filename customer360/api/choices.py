@@ -12,6 +12,7 @@ class ApiScope(models.TextChoices):
     ACTIONS_PROPOSE = "actions:propose", "Propose outbound actions"
     CONSENT_READ = "consent:read", "Read consent"
     CONSENT_WRITE = "consent:write", "Capture consent"
+    WEBHOOKS_MANAGE = "webhooks:manage", "Manage your webhook subscriptions"
 
 
 class DeliveryStatus(models.TextChoices):

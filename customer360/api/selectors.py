@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from ..models import ApiClient, OutboxEvent
+from ..models import ApiClient, OutboxEvent, WebhookSubscription
 
 
 def events_for_client(*, client: ApiClient, after: int = 0) -> QuerySet[OutboxEvent]:
@@ -25,3 +25,9 @@ def events_for_client(*, client: ApiClient, after: int = 0) -> QuerySet[OutboxEv
     if client.source_system_id is not None:
         visible |= Q(Exists(linked))
     return OutboxEvent.objects.filter(pk__gt=after).filter(visible).order_by("pk")
+
+
+def webhook_subscriptions_for_client(*, client: ApiClient) -> QuerySet[WebhookSubscription]:
+    """The client's own active webhook subscriptions (ended ones stay as records,
+    unseen through the API)."""
+    return WebhookSubscription.objects.filter(application_id=client.application_id, is_active=True)

@@ -1,9 +1,14 @@
-"""Project-wide REST API routes: the events feed and the documentation."""
+"""Project-wide REST API routes: the events feed, webhook subscriptions and the
+documentation."""
 
 from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
 
-from .views import EventViewSet
+from .views import EventViewSet, WebhookSubscriptionViewSet
+
+router = SimpleRouter()
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # One GET: a feed, not a collection of resources (no list schema, no detail route).
@@ -11,4 +16,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Swagger UI from the sidecar's static files; its initialiser is a separate
     # script file, so the strict CSP (no inline script) holds.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="v1:schema"), name="docs"),
+    *router.urls,
 ]

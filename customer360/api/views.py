@@ -5,18 +5,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import exceptions
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..models import ApiClient, OutboxEvent
-from .base import ApiViewSet, problem_response
+from ..models import ApiClient, OutboxEvent, WebhookSubscription
+from ..services import webhook_subscription_create, webhook_subscription_deactivate
+from .base import ApiViewSet, client_actor, problem_response
+from .choices import ApiScope
 from .schema import PROBLEM_RESPONSES
-from .selectors import events_for_client
-from .serializers import EventFeedSerializer, OutboxEventSerializer
+from .selectors import events_for_client, webhook_subscriptions_for_client
+from .serializers import (
+    EventFeedSerializer,
+    OutboxEventSerializer,
+    WebhookSubscriptionCreatedSerializer,
+    WebhookSubscriptionCreateSerializer,
+    WebhookSubscriptionSerializer,
+)
 
 FEED_MAX = 500
 
@@ -86,6 +100,113 @@ class EventViewSet(ApiViewSet):
         )
 
 
+SUBSCRIPTION_EXAMPLE = OpenApiExample(
+    "A subscription",
+    value={
+        "id": 7,
+        "url": "https://partner.example.com/hooks/c360",
+        "event_types": ["consent.changed", "customer.merged"],
+        "created_at": "2026-11-20T09:30:00Z",
+    },
+    response_only=True,
+)
+SUBSCRIPTION_NOT_FOUND = "No subscription of yours has this id."
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Your webhook subscriptions",
+        description="Your active subscriptions, newest first; never their secrets.",
+        responses={200: WebhookSubscriptionSerializer(many=True), **PROBLEM_RESPONSES},
+        examples=[SUBSCRIPTION_EXAMPLE],
+    ),
+    retrieve=extend_schema(
+        summary="One of your webhook subscriptions",
+        responses={200: WebhookSubscriptionSerializer, **PROBLEM_RESPONSES},
+        examples=[SUBSCRIPTION_EXAMPLE],
+    ),
+    create=extend_schema(
+        summary="Subscribe a URL to events",
+        description="Events of the chosen types about customers one of your records links "
+        "to are POSTed to `url` (https, a public host), signed with HMAC-SHA256 over "
+        '`"{X-C360-Timestamp}.{body}"` in `X-C360-Signature: sha256=<hex>`. The answer '
+        "holds the signing `secret`: it is shown only this once.",
+        request=WebhookSubscriptionCreateSerializer,
+        responses={201: WebhookSubscriptionCreatedSerializer, **PROBLEM_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "Consent and merges",
+                value={
+                    "url": "https://partner.example.com/hooks/c360",
+                    "event_types": ["consent.changed", "customer.merged"],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Subscribed",
+                value={
+                    **SUBSCRIPTION_EXAMPLE.value,
+                    "secret": "kq3V0c1mXH2yq9l8m1C6fJrJ1i0l3lq4-2aS1nFh5uE",
+                },
+                response_only=True,
+            ),
+        ],
+    ),
+    destroy=extend_schema(
+        summary="End a webhook subscription",
+        description="No further deliveries; pending ones are not sent.",
+        responses={204: None, **PROBLEM_RESPONSES},
+    ),
+)
+class WebhookSubscriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    """A client's own webhook subscriptions: another client's are never listed,
+    shown or changed (they answer 404, like ids that do not exist)."""
+
+    schema_model = WebhookSubscription
+    scopes = {
+        "list": ApiScope.WEBHOOKS_MANAGE,
+        "retrieve": ApiScope.WEBHOOKS_MANAGE,
+        "create": ApiScope.WEBHOOKS_MANAGE,
+        "destroy": ApiScope.WEBHOOKS_MANAGE,
+    }
+    serializer_class = WebhookSubscriptionSerializer
+    lookup_value_regex = "[0-9]{1,18}"
+
+    def client_queryset(self, client: ApiClient) -> Any:
+        return webhook_subscriptions_for_client(client=client)
+
+    def get_object(self) -> WebhookSubscription:
+        try:
+            return super().get_object()  # type: ignore[no-any-return]
+        except Http404:
+            raise exceptions.NotFound(SUBSCRIPTION_NOT_FOUND) from None
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = WebhookSubscriptionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = webhook_subscription_create(
+            application_id=self.client.application_id,
+            url=serializer.validated_data["url"],
+            event_types=serializer.validated_data["event_types"],
+            actor=client_actor(self.client),
+            reason="Subscribed through the partner API",
+        )
+        return Response(WebhookSubscriptionCreatedSerializer(subscription).data, status=201)
+
+    def perform_destroy(self, instance: WebhookSubscription) -> None:
+        webhook_subscription_deactivate(
+            subscription=instance,
+            actor=client_actor(self.client),
+            reason="Deleted through the partner API",
+        )
+
+
+@csrf_exempt  # it changes nothing; an unsafe method must get the 404, not CSRF's HTML 403
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown paths under /api/v1/ answer problem details too, not an HTML page."""
     return problem_response(request, 404, "No such endpoint.")

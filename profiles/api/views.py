@@ -25,12 +25,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customer360.api.base import ApiViewSet, idempotent
+from customer360.api.base import ApiViewSet, client_actor, idempotent
 from customer360.api.choices import ApiScope
 from customer360.api.schema import PROBLEM_RESPONSES
-from customer360.choices import ActorChannel
 from customer360.models import AccessLog, ApiClient
-from customer360.services import Actor, access_log_record
+from customer360.services import access_log_record
 from governance.selectors import LensRefused
 
 from ..filtersets import PartnerCustomerFilterSet
@@ -52,11 +51,6 @@ from .serializers import (
 )
 
 NOT_FOUND = "No customer with this number is available to you."
-
-
-def client_actor(client: ApiClient) -> Actor:
-    """The partner client as the actor of its writes (channel ``api``)."""
-    return Actor.system(f"client:{client.application.client_id}", ActorChannel.API)
 
 
 def bulk_answer(results: list[ItemResult]) -> tuple[int, dict[str, Any]]:

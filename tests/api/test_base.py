@@ -40,6 +40,8 @@ def test_unknown_path_and_wrong_method_answer_problem_details(
     assert_problem(api.get("/api/v1/no-such-thing/"), 404)
     assert_problem(api.delete("/api/v1/interactions/bulk/"), 405)
     assert_problem(api.get("/api/v1/interactions/bulk/"), 405)
+    # An unsafe method on an unknown path: the 404, not CSRF's HTML page.
+    assert_problem(Client(enforce_csrf_checks=True).delete("/api/v1/webhooks/x/"), 404)
 
 
 def test_wrong_media_type_answers_415(api_for: Api, client_a: ApiClient) -> None:

@@ -8,10 +8,14 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from consent.models import Channel
 from customer360.api.choices import ApiScope
 from customer360.models import AccessLog, ApiClient
 from governance.models import Lens
+from governance.selectors import lens_project
+from profiles.api.selectors import partner_context
 from profiles.models import Customer
+from profiles.selectors import customer_lens_data
 from tests.api.conftest import Person
 from tests.factories import CustomerFactory, SourceRecordFactory
 
@@ -109,6 +113,27 @@ def test_context_query_count_is_fixed(
     # (merges followed); consent; the access log row
     with django_assert_num_queries(4):  # type: ignore[attr-defined]
         assert api.get(url).status_code == 200
+
+
+def test_context_read_agrees_with_lens_project(
+    client_a: ApiClient, lens: Lens, consenting: Person, silent: Person, partner_channel: Channel
+) -> None:
+    restricted = CustomerFactory(is_restricted=True)
+    for customer in (consenting.customer, silent.customer, restricted):
+        found_lens, found = partner_context(
+            application_id=client_a.application_id, lens_code=None, number=customer.customer_number
+        )
+        expected = lens_project(
+            lens=lens, data=customer_lens_data(customer), customer=customer, channel=partner_channel
+        )
+        assert (found_lens.code, found_lens.version) == (lens.code, lens.version)
+        if expected.consent_blocked or customer.is_restricted:
+            assert found is None
+        else:
+            assert found is not None and found[1] == expected
+            assert found[0].pk == customer.pk
+    assert partner_context(application_id=client_a.application_id, lens_code=None,
+                           number="C999999999")[1] is None  # fmt: skip
 
 
 def test_lookup_by_number_and_by_own_source_key(
