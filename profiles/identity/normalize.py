@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jellyfish
 import phonenumbers
@@ -63,6 +64,7 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", _NON_ALNUM.sub(" ", ascii_fold(text).replace("'", ""))).strip()
 
 
+@lru_cache(maxsize=65536)  # pure, and parsing a name costs most of matching one record
 def normalize_given_name(text: str) -> str:
     """The given name matching compares: first name only, formal form.
 
