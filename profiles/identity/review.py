@@ -15,12 +15,33 @@ from django.utils import timezone
 from customer360.choices import AuditEventType
 from customer360.services import Actor, audit_event_record, model_save
 
-from ..models import MatchCandidate, MergeEvent, NotAMatch, SourceRecord
+from ..models import Customer, MatchCandidate, MergeEvent, NotAMatch, SourceRecord
+from ..selectors import customer_get_by_number
 from .choices import OPEN_CANDIDATE_STATUSES, CandidateStatus
-from .matching import matching_actor
+from .config import match_settings
+from .matching import (
+    cluster_score,
+    is_auto_merge,
+    match_model_current,
+    matching_actor,
+    weights_for,
+)
 from .merge import customer_merge, customer_unmerge, not_a_match_record
+from .normalize import match_features
 
 DECISIONS = ("merge", "not_a_match", "defer")
+
+
+def survivors_auto_merge(first: Customer, second: Customer) -> bool:
+    """Whether two customers' records, scored with the model in force, clear the
+    automatic-merge rule (chain-safe: every pair above the lower threshold)."""
+    left, right = (
+        [match_features(values) for values in SourceRecord.objects.filter(customer=c)
+         .order_by("pk").values_list("normalized", flat=True)]
+        for c in (first, second)
+    )  # fmt: skip
+    result = cluster_score(left, right, weights_for(match_model_current()))
+    return result is not None and is_auto_merge(result, match_settings())
 
 
 def review_queue() -> QuerySet[MatchCandidate]:
@@ -44,21 +65,32 @@ def _lock(candidate_id: int) -> MatchCandidate:
 def candidate_merge_auto(*, candidate_id: int) -> MergeEvent | None:
     """Merge a candidate above the upper threshold, as the matching rule.
 
-    Idempotent: a candidate no longer pending, or whose customers were merged
-    meanwhile, is left alone (the latter marked superseded).
+    Idempotent: a candidate no longer pending is left alone. When a customer
+    of the pair was merged meanwhile, the merge follows both to their
+    survivors (merges chain) if those still clear the rule; a pair that is
+    one customer by now is marked superseded.
     """
     candidate = MatchCandidate.objects.select_for_update().filter(pk=candidate_id).first()
     if candidate is None or candidate.status != CandidateStatus.PENDING:
         return None
     candidate = _lock(candidate_id)
     actor = matching_actor(candidate.model_version)
-    if candidate.customer_a.merged_into_id or candidate.customer_b.merged_into_id:
-        candidate.status = CandidateStatus.SUPERSEDED
-        model_save(candidate, actor=actor, reason="A customer of the pair was merged meanwhile")
-        return None
+    survivor, merged = candidate.customer_a, candidate.customer_b
+    if survivor.merged_into_id or merged.merged_into_id:
+        # Merged meanwhile: the pair stands for the two survivors now. Still
+        # one merge if those, scored afresh, clear the rule; one customer
+        # already, superseded; else a steward decides.
+        now = [customer_get_by_number(c.customer_number) for c in (survivor, merged)]
+        if now[0] is None or now[1] is None or now[0].pk == now[1].pk:
+            candidate.status = CandidateStatus.SUPERSEDED
+            model_save(candidate, actor=actor, reason="The pair was merged meanwhile")
+            return None
+        survivor, merged = now[0], now[1]
+        if not survivors_auto_merge(survivor, merged):
+            return None
     return customer_merge(
-        survivor=candidate.customer_a,
-        merged=candidate.customer_b,
+        survivor=survivor,
+        merged=merged,
         actor=actor,
         reason=f"Automatic merge: match probability {candidate.probability:.4f}",
         candidate=candidate,

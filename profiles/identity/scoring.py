@@ -236,19 +236,19 @@ def _levels_of(name: str, spec: Any, default: Any) -> dict[str, float]:
     """One side (m or u) of a field by level. A stored model of an earlier
     version may lack a level: it is read as its ``LEVEL_FALLBACK``, else as
     the default."""
+    stored: dict[str, Any]
     if isinstance(spec, list):
         keys = LEVELS[name] if len(spec) == len(LEVELS[name]) else LEGACY_LEVELS
         stored = dict(zip(keys, spec, strict=True))
     else:
         stored = dict(spec)
-    defaults = (
+    defaults: dict[str, Any] = (
         dict(zip(LEVELS[name], default, strict=True)) if isinstance(default, list) else default
     )
-    values = {}
+    values: dict[str, float] = {}
     for level in LEVELS[name]:
         fallback = LEVEL_FALLBACK.get(level, "")
-        value = stored.get(level, stored.get(fallback, defaults[level]))
-        values[level] = float(value)
+        values[level] = float(stored.get(level, stored.get(fallback, defaults[level])))
     return values
 
 

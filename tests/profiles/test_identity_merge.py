@@ -150,6 +150,43 @@ def test_auto_merge_task_is_idempotent_and_steward_can_undo(django_assert_num_qu
 
 
 @pytest.mark.django_db
+def test_auto_merge_of_a_pair_merged_meanwhile_follows_both_to_their_survivors() -> None:
+    ada = {"given_name": "Ada", "family_name": "Lovelace", "date_of_birth": "1985-12-10",
+           "email": "ada@example.org", "phone": "+31612345678"}  # fmt: skip
+    a, b, c, stranger = (CustomerFactory() for _ in range(4))
+    for customer in (a, b, c):
+        SourceRecordFactory(customer=customer, normalized=ada)
+    SourceRecordFactory(
+        customer=stranger, normalized={"given_name": "Grace", "family_name": "Hopper"}
+    )
+    customer_merge(survivor=c, merged=b, actor=ACTOR, reason="Same person")
+
+    def candidate(left: Customer, right: Customer) -> MatchCandidate:
+        left, right = sorted((left, right), key=lambda customer: customer.pk)
+        return MatchCandidate.objects.create(
+            customer_a=left, customer_b=right, probability=0.999, match_weight=12.0,
+            model_version=1,
+        )  # fmt: skip
+
+    pair = candidate(a, b)  # b is c's now
+    event = candidate_merge_auto(candidate_id=pair.pk)
+    assert event is not None and (event.survivor, event.merged) == (a, c)
+    pair.refresh_from_db()
+    assert pair.status == CandidateStatus.MERGED
+    again = candidate(c, a)
+    assert candidate_merge_auto(candidate_id=again.pk) is None
+    again.refresh_from_db()
+    assert again.status == CandidateStatus.SUPERSEDED  # one customer already
+    # Survivors that no longer clear the rule wait for a steward.
+    other = CustomerFactory()
+    customer_merge(survivor=other, merged=stranger, actor=ACTOR, reason="Same person")
+    doubtful = candidate(b, stranger)
+    assert candidate_merge_auto(candidate_id=doubtful.pk) is None
+    doubtful.refresh_from_db()
+    assert doubtful.status == CandidateStatus.PENDING
+
+
+@pytest.mark.django_db
 def test_steward_decisions() -> None:
     a, b = person(), person()
     candidate = MatchCandidate.objects.create(
