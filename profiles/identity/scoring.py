@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rapidfuzz.distance import JaroWinkler, Levenshtein
-from rapidfuzz.fuzz import token_sort_ratio
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from .choices import MatchLevel
 from .nicknames import formal_name
@@ -84,8 +84,8 @@ def _dob(a: Features, b: Features) -> str:
     yb, mb, db = b.dob.split("-")
     if ya == yb and ma == db and da == mb:
         return CLOSE  # day and month swapped
-    if (ya == yb) + (ma == mb) + (da == db) == 2 or Levenshtein.distance(a.dob, b.dob) == 1:
-        return CLOSE
+    if (ya == yb) + (ma == mb) + (da == db) == 2 or OSA.distance(a.dob, b.dob) == 1:
+        return CLOSE  # one part wrong, one digit wrong or two swapped
     if ya == yb:
         return YEAR
     return DIFFERENT
@@ -106,7 +106,7 @@ def _phone(a: Features, b: Features) -> str:
         return MISSING
     if a.phone == b.phone:
         return EXACT
-    if Levenshtein.distance(a.phone, b.phone) <= 1:
+    if OSA.distance(a.phone, b.phone) <= 1:
         return CLOSE
     return DIFFERENT
 
@@ -116,7 +116,7 @@ def _postcode_level(a: Features, b: Features) -> str:
         return MISSING
     if a.postcode == b.postcode:
         return EXACT
-    if Levenshtein.distance(a.postcode, b.postcode) <= 1:
+    if OSA.distance(a.postcode, b.postcode) <= 1:
         return CLOSE
     return DIFFERENT
 
@@ -126,8 +126,11 @@ def _line_level(a: Features, b: Features) -> str:
         return MISSING
     if a.address == b.address:
         return EXACT
-    if token_sort_ratio(a.address, b.address) >= 85:
-        return CLOSE
+    if (
+        token_sort_ratio(a.address, b.address) >= 85
+        or ratio(a.address.replace(" ", ""), b.address.replace(" ", "")) >= 90
+    ):
+        return CLOSE  # a typo, a missing or an extra space
     return DIFFERENT
 
 
@@ -161,8 +164,8 @@ def _national_id(a: Features, b: Features) -> str:
         return MISSING
     if a.national_id == b.national_id:
         return EXACT
-    if Levenshtein.distance(a.national_id, b.national_id) == 1:
-        return CLOSE
+    if OSA.distance(a.national_id, b.national_id) == 1:
+        return CLOSE  # one digit wrong, or two neighbours swapped
     return DIFFERENT
 
 

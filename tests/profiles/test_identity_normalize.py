@@ -141,6 +141,7 @@ def test_date_of_birth_levels() -> None:
     assert level("1985-12-10") == "exact"
     assert level("1985-10-12") == "close"  # day and month swapped
     assert level("1985-12-11") == "close"  # one digit
+    assert level("1985-12-01") == "close"  # two digits swapped
     assert level("1985-03-02") == "year"
     assert level("1988-03-02") == "different"
 
@@ -152,6 +153,8 @@ def test_address_levels_count_line_and_postcode_once() -> None:
     assert level(address_line1="12 High St.") == "exact"
     assert level(postcode="1234AC") == "close"
     assert level(address_line1="12 Hihg Street") == "close"
+    assert level(address_line1="12 Highstreet") == "close"  # a missing space
+    assert level(postcode="1243AB") == "close"  # two digits swapped
     assert level(postcode="9999ZZ") == "partial"  # same line, another town
     assert level(address_line1="14 High Street") == "close"  # a digit wrong
     assert level(address_line1="12 Church Street") == "partial"  # much alike
@@ -159,6 +162,14 @@ def test_address_levels_count_line_and_postcode_once() -> None:
     assert level(address_line1="3 Station Road", postcode="9999ZZ") == "different"
     assert level(address_line1="", postcode="") == "missing"
     assert "postcode" not in FIELDS and "address" in FIELDS
+
+
+def test_identifiers_with_two_digits_swapped_are_close() -> None:
+    ids = {**ADA, "national_id": "4503673"}
+    assert levels_of(ids, {**ids, "national_id": "4503763"})["national_id"] == "close"
+    assert levels_of(ids, {**ids, "national_id": "4503674"})["national_id"] == "close"
+    assert levels_of(ids, {**ids, "national_id": "4530763"})["national_id"] == "different"
+    assert levels_of(ADA, {**ADA, "phone": "+31612345687"})["phone"] == "close"
 
 
 def test_given_name_disagreement_outweighs_shared_birth_date_and_address() -> None:
