@@ -45,7 +45,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -84,8 +83,6 @@ from .scoring import Weights
 # holding all of them stays far below the shared lock table's size.
 LOCK_BUCKETS = 256
 LOCK_NAMESPACE = 0x1D0  # keeps these advisory locks apart from anyone else's
-# COPY or a single multi-row statement below this many rows is not worth it.
-COPY_MINIMUM = 200
 
 Key = tuple[str, str]
 
@@ -129,7 +126,7 @@ def blocking_keys_replace(keys_by_record: dict[int, list[Key]]) -> None:
         return
     BlockingKey.objects.filter(record_id__in=ids_subquery(keys_by_record)).delete()
     rows = [(pk, rule, key) for pk, keys in keys_by_record.items() for rule, key in keys]
-    if connection.vendor == "postgresql" and len(rows) >= COPY_MINIMUM:
+    if connection.vendor == "postgresql":
         _copy(BlockingKey._meta.db_table, ["record_id", "rule", "key"], rows)
         return
     BlockingKey.objects.bulk_create(
@@ -211,7 +208,7 @@ def rows_update_with_history[M: models.Model](
             fields.append(f.name)
             for obj in objs:
                 setattr(obj, f.attname, now)
-    if connection.vendor != "postgresql" or len(objs) < COPY_MINIMUM:
+    if connection.vendor != "postgresql":
         for obj, reason in zip(objs, reasons, strict=True):
             obj._change_reason = change_reason(actor, reason)  # type: ignore[attr-defined]
         model_bulk_update(objs, fields=fields, actor=actor, reason=reasons[0])
@@ -242,15 +239,6 @@ def rows_update_with_history[M: models.Model](
     _history_rows_copy(
         model, objs, user=actor.user, reasons=[change_reason(actor, r) for r in reasons]
     )
-
-
-def rows_insert_with_history[M: models.Model](
-    model: type[M], objs: list[M], *, user: AbstractBaseUser | None, reason: str
-) -> list[M]:
-    """Insert rows with their "created" history rows (COPY on PostgreSQL)."""
-    if connection.vendor == "postgresql":
-        return insert_with_history(model, objs, user=user, reason=reason)
-    return bulk_create_with_history(objs, model, default_user=user, default_change_reason=reason)
 
 
 # --- the clusters a batch decides on ------------------------------------------------------
@@ -491,12 +479,15 @@ def source_records_resolve(
 
     # New customers: one number allocation, rows and history rows in bulk.
     new_clusters = [c for c in batch.clusters if c.customer is None and c.members]
+    created = {c.number for c in new_clusters}
     numbers = customer_numbers_allocate(len(new_clusters)) if new_clusters else []
     fresh: list[Customer] = []
     for cluster, customer_number in zip(new_clusters, numbers, strict=True):
         values, lineage = survive(cluster.members, rules)
+        # Every value is one ``survive`` cleaned with its field's own ``clean``; the
+        # number comes from the allocator: a full_clean here would cost more than
+        # matching the record, and the database checks the constraints.
         customer = Customer(customer_number=customer_number, lineage=lineage, **values)
-        customer.full_clean(validate_unique=False, validate_constraints=False)
         cluster.customer = customer
         fresh.append(customer)
     if fresh:
@@ -504,9 +495,7 @@ def source_records_resolve(
         reason = _record_reason(founder) if len(fresh) == 1 and founder else (
             f"Identity resolution: {len(todo)} source record(s) matched in one batch"
         )  # fmt: skip
-        rows_insert_with_history(
-            Customer, fresh, user=actor.user, reason=change_reason(actor, reason)
-        )
+        insert_with_history(Customer, fresh, user=actor.user, reason=change_reason(actor, reason))
         audit_event_record(
             event_type=AuditEventType.CUSTOMER_CREATED,
             actor=actor,
@@ -540,7 +529,7 @@ def source_records_resolve(
     refresh_reasons: list[str] = []
     for cluster in batch.clusters:
         customer = cluster.customer
-        if not cluster.changed or customer is None or customer.pk in {c.pk for c in fresh}:
+        if not cluster.changed or customer is None or cluster.number in created:
             continue
         values, lineage = survive(cluster.members, rules)
         if not lineage:
@@ -551,8 +540,7 @@ def source_records_resolve(
             continue
         for name in GOLDEN_FIELDS:
             setattr(customer, name, values[name])
-        customer.lineage = lineage
-        customer.full_clean(validate_unique=False, validate_constraints=False)
+        customer.lineage = lineage  # cleaned by ``survive``, as for new customers
         refreshed.append(customer)
         first = next((m for m in cluster.members if m.pk in todo_ids), cluster.members[0])
         refresh_reasons.append(_record_reason(first))

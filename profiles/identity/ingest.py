@@ -35,7 +35,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from customer360.choices import AuditEventType
 from customer360.services import (
@@ -47,6 +46,7 @@ from customer360.services import (
 )
 from governance.models import SourceFieldMapping, SourceSystem
 
+from ..demo.bulk import insert_with_history
 from ..mapping import FieldMapping, MappingError, apply_mappings
 from ..models import ImportRun, QuarantinedRow, SourceFormat, SourceRecord
 from .choices import ImportFormat, ImportStatus
@@ -334,9 +334,8 @@ def _write_batch(
         )
     why = change_reason(actor, reason)
     if new:
-        new = bulk_create_with_history(
-            new, SourceRecord, default_user=actor.user, default_change_reason=why
-        )
+        # COPY of the rows and their history rows on PostgreSQL (profiles.demo.bulk).
+        new = insert_with_history(SourceRecord, new, user=actor.user, reason=why)
     if changed:
         model_bulk_update(
             changed,
