@@ -6,10 +6,12 @@ times each call (the view, its queries and the template; no network, no
 middleware). Queries come from real customers: a misspelt name (two inner
 letters of the family name swapped, the given name as a nickname when there
 is one), the phone as a person says it ("06 12 34 56 78"), the e-mail in
-upper case, the customer number. Prints a markdown table.
+upper case, the customer number; then the card and each of its panels
+(timeline, next best actions, consent) for the same customers. Prints a
+markdown table, with the load average (``os.getloadavg``) before and after.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/c360_1m_screens \\
-        .venv/bin/python bench/screens_bench.py --samples 300
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/c360_1m \\
+        .venv/bin/python bench/screens_bench.py --samples 100
 """
 
 from __future__ import annotations
@@ -58,11 +60,13 @@ def main() -> None:
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
+    from consent.views import customer_consent_panel
     from customer360.views import home
     from profiles.identity.nicknames import FORMAL_NAMES
     from profiles.models import Customer
-    from profiles.views import customer_card, customer_timeline_panel
+    from profiles.views import customer_actions_panel, customer_card, customer_timeline_panel
 
+    load_before = os.getloadavg()[0]
     rng = random.Random(args.seed)
     user = User.objects.get(username=args.user)
     factory = RequestFactory()
@@ -132,6 +136,8 @@ def main() -> None:
     for label, view, suffix in (
         ("context card", customer_card, ""),
         ("timeline panel (first page)", customer_timeline_panel, "timeline/"),
+        ("next best actions panel", customer_actions_panel, "actions/"),
+        ("consent panel", customer_consent_panel, "consent/"),
     ):
         times, counts = [], []
         for c in picked:
@@ -140,7 +146,10 @@ def main() -> None:
             counts.append(n)
         rows.append((label, times, counts, -1.0, -1.0))
 
-    print(f"\n{total:,} surviving customers; {len(picked)} samples per row; {connection.vendor}\n")
+    print(
+        f"\n{total:,} surviving customers; {len(picked)} samples per row; {connection.vendor}; "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
+    )
     print("| request | p50 ms | p95 ms | max ms | queries | found in top 5 | top 5 with ties |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for label, times, counts, found, tied in rows:

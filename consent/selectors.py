@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
@@ -184,8 +185,19 @@ def consent_table(*, customer: Customer, at: datetime.datetime | None = None) ->
     covering statement counts (``reset`` meaning none), and an active
     restriction stops every purpose that needs consent.
     """
-    at = at or timezone.now()
-    rows = (
+    rows = _ledger_rows(
+        customer, at or timezone.now(), "purpose_id", "channel_id", "status", "restricted"
+    )
+    return _table_of(rows)
+
+
+def _ledger_rows(
+    customer: Customer, at: datetime.datetime, *fields: str, **annotations: Any
+) -> list[tuple[Any, ...]]:
+    """``fields`` of one customer's ledger rows covering ``at``, each key's
+    effective statement first; ``restricted`` says whether an active
+    restriction covers the customer."""
+    return list(
         ConsentRecord.objects.filter(customer=customer)
         .filter(_covering(at))
         .annotate(
@@ -193,11 +205,17 @@ def consent_table(*, customer: Customer, at: datetime.datetime | None = None) ->
                 ProcessingRestriction.objects.filter(customer_id=customer.pk).filter(
                     restriction_active_q(at)
                 )
-            )
+            ),
+            **annotations,
         )
         .order_by("purpose_id", "channel_id", "-effective_from", "-id")
-        .values_list("purpose_id", "channel_id", "status", "restricted")
+        .values_list(*fields)
     )
+
+
+def _table_of(rows: Iterable[tuple[int, int, str, bool]]) -> ConsentTable:
+    """The table from covering ledger rows (purpose id, channel id, status,
+    restricted), each key's effective statement first."""
     seen: set[tuple[int, int]] = set()
     granted: set[tuple[int, int]] = set()
     restricted = False
@@ -314,17 +332,29 @@ def consent_renewals_due_batch(
     )
     for customer_id, purpose_code, channel_code, record_id, until, outdated in rows:
         result[customer_id].append(
-            RenewalDue(
-                customer_id=customer_id,
-                purpose_code=purpose_code,
-                channel_code=channel_code,
-                record_id=record_id,
-                effective_until=until,
-                expiring=until is not None and until <= at + RENEWAL_WINDOW,
-                notice_outdated=bool(outdated),
-            )
+            _renewal(customer_id, purpose_code, channel_code, record_id, until, outdated, at)
         )
     return result
+
+
+def _renewal(
+    customer_id: int,
+    purpose_code: str,
+    channel_code: str,
+    record_id: int,
+    until: datetime.datetime | None,
+    outdated: bool | None,
+    at: datetime.datetime,
+) -> RenewalDue:
+    return RenewalDue(
+        customer_id=customer_id,
+        purpose_code=purpose_code,
+        channel_code=channel_code,
+        record_id=record_id,
+        effective_until=until,
+        expiring=until is not None and until <= at + RENEWAL_WINDOW,
+        notice_outdated=bool(outdated),
+    )
 
 
 def consent_renewals_due(
@@ -332,6 +362,71 @@ def consent_renewals_due(
 ) -> list[RenewalDue]:
     """Renewal prompts of one customer (agent card, API); one query."""
     return consent_renewals_due_batch(customer_ids=[customer.pk], at=at)[customer.pk]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentOverview:
+    """What the card's consent panel shows of one customer, read in three queries.
+
+    ``purposes``: active purposes that need consent, by name; ``channels``:
+    active channels, by name (``outbound`` are those a purpose may contact
+    through); ``table`` and ``renewals`` are what ``consent_table`` and
+    ``consent_renewals_due`` return, from one read of the ledger.
+    """
+
+    purposes: list[Purpose]
+    channels: list[Channel]
+    table: ConsentTable
+    renewals: list[RenewalDue]
+
+    @property
+    def outbound(self) -> list[Channel]:
+        return [channel for channel in self.channels if channel.is_outbound]
+
+
+def consent_overview(*, customer: Customer, at: datetime.datetime | None = None) -> ConsentOverview:
+    """Purposes, channels, decisions and renewal prompts of one customer at ``at``.
+
+    Three queries whatever the ledger's length: the purposes, the channels,
+    and the ledger rows covering ``at`` (with whether a newer material notice
+    outdates each), from which both the table (same rules as
+    ``consent_table``) and the renewals (same rules as
+    ``consent_renewals_due``: the effective statement of a key, granted,
+    expiring within the window or given under an outdated notice) are made.
+    """
+    at = at or timezone.now()
+    purposes = list(Purpose.objects.filter(is_active=True, requires_consent=True).order_by("name"))
+    channels = list(Channel.objects.filter(is_active=True).order_by("name"))
+    rows = _ledger_rows(
+        customer,
+        at,
+        "purpose_id",
+        "channel_id",
+        "status",
+        "restricted",
+        "id",
+        "effective_until",
+        "notice_outdated",
+        "purpose__code",
+        "channel__code",
+        notice_outdated=_newer_material_notice("purpose_id", "notice__version", "notice__code"),
+    )
+    renewals: list[RenewalDue] = []
+    seen: set[tuple[int, int]] = set()
+    for purpose_id, channel_id, status, _, pk, until, outdated, purpose_code, channel_code in rows:
+        if (purpose_id, channel_id) in seen:
+            continue
+        seen.add((purpose_id, channel_id))
+        due = _renewal(customer.pk, purpose_code, channel_code, pk, until, outdated, at)
+        if status == ConsentStatus.GRANTED and (due.expiring or due.notice_outdated):
+            renewals.append(due)
+    renewals.sort(key=lambda due: (due.purpose_code, due.channel_code))
+    return ConsentOverview(
+        purposes=purposes,
+        channels=channels,
+        table=_table_of(row[:4] for row in rows),
+        renewals=renewals,
+    )
 
 
 def customer_identities(*, customer: Customer) -> list[Customer]:

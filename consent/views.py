@@ -6,11 +6,12 @@ Reads go through ``consent.selectors``; writes through ``consent.services``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -20,12 +21,12 @@ from profiles.views import MergedAway, _lens_or_403, _page, visible_customer, we
 
 from .choices import ConsentStatus, RequestStatus
 from .forms import AGENT_CAPTURE_METHODS, ConsentChangeForm, DsrActionForm
-from .models import Channel, DataSubjectRequest, Purpose
+from .models import DataSubjectRequest
 from .selectors import (
     OPEN_REQUEST_STATUSES,
+    ConsentOverview,
     consent_effective,
-    consent_renewals_due,
-    consent_table,
+    consent_overview,
 )
 from .services import (
     consent_record,
@@ -37,18 +38,29 @@ from .services import (
 )
 
 
-def _consent_rows(customer: Any) -> tuple[list[dict[str, Any]], list[Channel]]:
+def _consent_rows(overview: ConsentOverview) -> list[dict[str, Any]]:
     """Per purpose that needs consent: each outbound channel, allowed or not."""
-    table = consent_table(customer=customer)
-    purposes = list(Purpose.objects.filter(is_active=True, requires_consent=True).order_by("name"))
-    channels = list(Channel.objects.filter(is_active=True, is_outbound=True).order_by("name"))
     return [
         {
             "purpose": purpose,
-            "cells": [(channel, table.allows(purpose, channel)) for channel in channels],
+            "cells": [
+                (channel, overview.table.allows(purpose, channel)) for channel in overview.outbound
+            ],
         }
-        for purpose in purposes
-    ], channels
+        for purpose in overview.purposes
+    ]
+
+
+def _offer(form: ConsentChangeForm, overview: ConsentOverview) -> None:
+    """The form's purpose and channel choices from the rows the panel read
+    already (the same querysets), instead of a query each when rendered."""
+    for name, objects in (("purpose", overview.purposes), ("channel", overview.channels)):
+        field = cast(ModelChoiceField, form.fields[name])
+        empty = [] if field.empty_label is None else [("", field.empty_label)]
+        field.choices = [
+            *empty,
+            *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects),
+        ]
 
 
 @login_required
@@ -106,15 +118,16 @@ def customer_consent_panel(request: HttpRequest, number: str) -> HttpResponse:
                     pending = None
         else:
             status = 400
-    rows, channels = _consent_rows(customer)
+    overview = consent_overview(customer=customer)
+    _offer(form, overview)
     response = _page(
         request,
         "consent/_consent_panel.html",
         {
             "customer": customer,
-            "rows": rows,
-            "channels": channels,
-            "renewals": consent_renewals_due(customer=customer),
+            "rows": _consent_rows(overview),
+            "channels": overview.outbound,
+            "renewals": overview.renewals,
             "form": form,
             "pending": pending,
             "may_change": request.user.has_perm("consent.add_consentrecord"),
