@@ -46,15 +46,9 @@ from _splink import cluster_pairs, scores, splink_clusters  # noqa: E402
 from profiles.identity.blocking import MAX_BLOCK_SIZE, blocking_keys  # noqa: E402
 from profiles.identity.config import DEFAULT_AUTO_MERGE_THRESHOLD, MatchSettings  # noqa: E402
 from profiles.identity.matching import cluster_score, is_auto_merge  # noqa: E402
-from profiles.identity.normalize import Features, match_features  # noqa: E402
-from profiles.identity.scoring import (  # noqa: E402
-    DEFAULT_PARAMS,
-    Weights,
-    em_estimate,
-    score,
-    u_from_random_pairs,
-)
-from profiles.identity.training import blocked_patterns, blocked_prior  # noqa: E402
+from profiles.identity.normalize import match_features  # noqa: E402
+from profiles.identity.scoring import DEFAULT_PARAMS, Weights, score  # noqa: E402
+from profiles.identity.training import estimate_params  # noqa: E402
 
 THRESHOLDS = MatchSettings(auto_merge_threshold=0.99, review_threshold=0.8, source="bench")
 
@@ -146,14 +140,8 @@ def ours(rows: list[dict[str, Any]], weights: Weights) -> list[list[str]]:
 
 
 def trained_weights(rows: list[dict[str, Any]]) -> Weights:
-    features: list[Features] = [match_features(row) for row in rows]
-    patterns = blocked_patterns(features)
-    params = em_estimate(
-        patterns,
-        start=DEFAULT_PARAMS,
-        fixed_u=u_from_random_pairs(features),
-        fixed_prior=blocked_prior(patterns),
-    )
+    """The model ``train_match_model`` would store for these records."""
+    params, _patterns = estimate_params([match_features(row) for row in rows], start=DEFAULT_PARAMS)
     return Weights.from_params(params)
 
 

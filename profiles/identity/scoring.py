@@ -148,7 +148,7 @@ def _address(a: Features, b: Features) -> str:
         return MISSING
     if line == EXACT and postcode in (EXACT, MISSING):
         return EXACT
-    if (line, postcode) in ((EXACT, CLOSE), (CLOSE, EXACT), (CLOSE, MISSING)):
+    if (line, postcode) in ((EXACT, CLOSE), (CLOSE, EXACT), (CLOSE, MISSING), (MISSING, EXACT)):
         return CLOSE
     if line in (EXACT, CLOSE) or (
         postcode == EXACT and line == DIFFERENT and token_sort_ratio(a.address, b.address) >= 60
@@ -447,6 +447,7 @@ def em_estimate(
     start: dict[str, Any],
     fixed_u: dict[str, dict[str, float]] | None = None,
     fixed_prior: float | None = None,
+    fixed_m: dict[str, dict[str, float]] | None = None,
     iterations: int = 40,
     tolerance: float = 1e-5,
 ) -> dict[str, Any]:
@@ -465,6 +466,8 @@ def em_estimate(
     if fixed_u:
         for name, u in fixed_u.items():
             params["fields"][name]["u"] = dict(u)
+    for name, m in (fixed_m or {}).items():
+        params["fields"][name]["m"] = dict(m)
     for _ in range(iterations):
         weights = Weights.from_params(params)
         m_counts: dict[str, dict[str, float]] = {name: defaultdict(float) for name in FIELDS}
@@ -494,7 +497,9 @@ def em_estimate(
             change = max(change, abs(new_prior - params["prior"]))
             params["prior"] = new_prior
         for name in FIELDS:
-            sides: Iterable[tuple[str, dict[str, float]]] = [("m", m_counts[name])]
+            sides: Iterable[tuple[str, dict[str, float]]] = (
+                [] if fixed_m and name in fixed_m else [("m", m_counts[name])]
+            )
             if not fixed_u or name not in fixed_u:
                 sides = [*sides, ("u", u_counts[name])]
             for side, counter in sides:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from itertools import combinations
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,7 +26,15 @@ from .blocking import MAX_BLOCK_SIZE, blocking_keys
 from .choices import ModelMethod
 from .matching import match_model_current
 from .normalize import Features, match_features
-from .scoring import EXACT, FIELDS, compare, em_estimate, u_from_random_pairs
+from .scoring import (
+    DEFAULT_PARAMS,
+    EXACT,
+    FIELDS,
+    compare,
+    em_estimate,
+    params_as_levels,
+    u_from_random_pairs,
+)
 
 MAX_RECORDS = 200_000
 MIN_RECORDS = 10
@@ -40,6 +49,13 @@ DETERMINISTIC_RULES = (
     ("given_name", "family_name", "date_of_birth"),
 )
 DETERMINISTIC_RECALL = 0.7
+# Fields whose m stays as configured (DEFAULT_PARAMS) instead of being learned:
+# in data with households, blocked pairs hold many relatives at one address,
+# and EM, free to, makes "same household" its match class and learns that a
+# given-name disagreement is common among matches. That given names rarely
+# disagree for one person (nicknames, typos, initials and swaps aside) is
+# known, not learned.
+CONFIGURED_M_FIELDS = ("given_name",)
 
 
 def training_features(max_records: int) -> list[Features]:
@@ -89,6 +105,29 @@ def blocked_prior(patterns: Counter[tuple[str, ...]]) -> float:
     return min(max(share, 1e-4), 0.5)
 
 
+def estimate_params(
+    features: list[Features], *, start: dict[str, Any], random_pairs: int = 20_000
+) -> tuple[dict[str, Any], Counter[tuple[str, ...]]]:
+    """The EM estimate of a model from records' features (pure: no database),
+    and the blocked pairs' patterns it learned from: u from random pairs,
+    the prior from deterministic rules, m by EM (``CONFIGURED_M_FIELDS`` kept
+    as configured). What ``match_model_train`` stores and the accuracy
+    benchmark scores with."""
+    u = u_from_random_pairs(features, pairs=random_pairs)
+    patterns = blocked_patterns(features)
+    if not patterns:
+        return {}, patterns
+    configured = params_as_levels(DEFAULT_PARAMS)["fields"]
+    params = em_estimate(
+        patterns,
+        start=start,
+        fixed_u=u,
+        fixed_prior=blocked_prior(patterns),
+        fixed_m={name: configured[name]["m"] for name in CONFIGURED_M_FIELDS},
+    )
+    return params, patterns
+
+
 @transaction.atomic
 def match_model_train(
     *, actor: Actor, reason: str, max_records: int = MAX_RECORDS, random_pairs: int = 20_000
@@ -102,13 +141,9 @@ def match_model_train(
             f"Only {len(features)} source record(s): at least {MIN_RECORDS} are needed to train."
         )
     start = match_model_current()
-    u = u_from_random_pairs(features, pairs=random_pairs)
-    patterns = blocked_patterns(features)
+    params, patterns = estimate_params(features, start=start.params, random_pairs=random_pairs)
     if not patterns:
         raise ValidationError("No two records share a block: there is nothing to learn from.")
-    params = em_estimate(
-        patterns, start=start.params, fixed_u=u, fixed_prior=blocked_prior(patterns)
-    )
     # Lock the table's versions so two trainings cannot take the same number.
     latest = MatchModel.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0
     pairs = sum(patterns.values())
@@ -120,7 +155,8 @@ def match_model_train(
         notes=(
             f"EM from v{start.version} on {len(features)} record(s), {pairs} blocked pair(s) "
             f"({len(patterns)} distinct patterns); u from {random_pairs} random pairs; "
-            f"fields {', '.join(FIELDS)}. {reason}"
+            f"fields {', '.join(FIELDS)}; m of {', '.join(CONFIGURED_M_FIELDS)} as configured. "
+            f"{reason}"
         ),
     )
     model.full_clean()

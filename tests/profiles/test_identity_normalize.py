@@ -28,6 +28,7 @@ from profiles.identity.scoring import (
     Weights,
     compare,
     em_estimate,
+    params_as_levels,
     score,
     u_from_random_pairs,
 )
@@ -160,6 +161,7 @@ def test_address_levels_count_line_and_postcode_once() -> None:
     assert level(address_line1="12 Church Street") == "partial"  # much alike
     assert level(address_line1="3 Station Road") == "postcode"
     assert level(address_line1="3 Station Road", postcode="9999ZZ") == "different"
+    assert level(address_line1="") == "close"  # the postcode is all one side has
     assert level(address_line1="", postcode="") == "missing"
     assert "postcode" not in FIELDS and "address" in FIELDS
 
@@ -281,3 +283,8 @@ def test_em_learns_that_agreement_means_a_match() -> None:
     assert (
         weights.by_field["family_name"]["exact"] > 0 > weights.by_field["family_name"]["different"]
     )
+    # A field named in fixed_m keeps its configured m (see training.CONFIGURED_M_FIELDS).
+    kept = params_as_levels(DEFAULT_PARAMS)["fields"]["given_name"]["m"]
+    fixed = em_estimate(patterns, start=DEFAULT_PARAMS, fixed_u=u, fixed_m={"given_name": kept})
+    assert fixed["fields"]["given_name"]["m"] == kept
+    assert fixed["fields"]["family_name"]["m"] == pytest.approx(family["m"], abs=0.05)
