@@ -193,3 +193,40 @@ def test_jsonl_import_and_export_identities(
     assert rows[0] == ["system", "source_key", "customer_number"]
     numbers = {key: number for _, key, number in rows[1:]}
     assert numbers["J1"] == numbers["J2"] != ""
+
+
+@pytest.mark.django_db
+def test_a_large_batch_writes_every_record_with_its_history_and_one_matching_task(
+    crm: SourceSystem, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Batches of the import's size (COPY of rows and history rows on PostgreSQL):
+    each record has its "created" history row; each batch enqueues one matching
+    task for all its records; a changed row is updated with history, the rest
+    unchanged."""
+    from profiles.identity.ingest import BATCH_SIZE
+
+    count = BATCH_SIZE + 20
+    body = "".join(
+        f"L{n:04d},Ada,Large{n:04d},10/12/1985,l{n}@example.org,,{n} Mill Lane,1234AB,Delft\n"
+        for n in range(count)
+    )
+    path = write(tmp_path, "large.csv", HEADER + body)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        out = run_import(path)
+    assert f"{count} created" in out
+    assert len(callbacks) == 2  # one matching task per batch, after its commit
+    records = SourceRecord.objects.filter(source_system=crm)
+    assert records.count() == count
+    history = SourceRecord.history.filter(history_type="+")
+    assert history.count() == count
+    assert set(history.values_list("history_change_reason", flat=True)) == {
+        "Records imported from a file [command: command:import_records]"
+    }
+    large = records.get(source_key="L0007")
+    assert large.raw["last_name"] == "Large0007" and large.normalized["family_name"] == "Large0007"
+    assert large.import_run is not None and large.resolved_at is None
+    changed = write(tmp_path, "changed.csv", HEADER + body.replace("l7@", "seven@"))
+    out = run_import(changed)
+    assert "1 updated" in out and f"{count - 1} unchanged" in out
+    assert records.get(source_key="L0007").normalized["email"] == "seven@example.org"
+    assert SourceRecord.history.filter(history_type="~").count() == 1
