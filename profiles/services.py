@@ -672,16 +672,20 @@ def interactions_upsert(
 
     keys = {key for _, _, key, _ in prepared if key}
     numbers = {number for _, _, _, number in prepared if number}
-    # (record id, customer id, survivor id) of the system's records named by key.
+    # (record id, customer id, number) of the system's records named by key: the
+    # customer is the record's, or its survivor when it was merged away.
+    records = SourceRecord.objects.filter(
+        source_system=source_system, source_key__in=keys
+    ).values_list("source_key", "pk", "customer_id", "customer__customer_number",
+                  "customer__merged_into_id", "customer__merged_into__customer_number")  # fmt: skip
     by_key = {
-        key: (record_id, customer_id, survivor_id)
-        for key, record_id, customer_id, survivor_id in SourceRecord.objects.filter(
-            source_system=source_system, source_key__in=keys
-        ).values_list("source_key", "pk", "customer_id", "customer__merged_into_id")
+        key: (record_id, survivor_id or customer_id, survivor_number or number)
+        for key, record_id, customer_id, number, survivor_id, survivor_number in records
     }
-    by_number: dict[str, tuple[int, int | None, str]] = {}
+    # (customer id, number) of the numbers given, likewise the survivor's.
+    by_number: dict[str, tuple[int, str]] = {}
     if numbers:
-        for number, customer_id, survivor_id in (
+        for number, customer_id, survivor_id, survivor_number in (
             Customer.objects.filter(customer_number__in=numbers)
             .filter(
                 models.Exists(
@@ -695,10 +699,10 @@ def interactions_upsert(
                     )
                 )
             )
-            .values_list("customer_number", "pk", "merged_into_id")
+            .values_list("customer_number", "pk", "merged_into_id", "merged_into__customer_number")
         ):
-            by_number[number] = (customer_id, survivor_id, number)
-    customer_ids: set[int] = set()
+            by_number[number] = (survivor_id or customer_id, survivor_number or number)
+    numbers_of: dict[int, str] = {}
     for result, values, key, number in prepared:
         if result.status == "refused":
             continue
@@ -707,21 +711,17 @@ def interactions_upsert(
             if found is None or found[1] is None:
                 _refuse(result, "source_key", "No linked record of yours has this source key.")
                 continue
-            values["source_record_id"] = found[0]
-            values["customer_id"] = found[2] or found[1]
+            values["source_record_id"], values["customer_id"], known_number = found
         elif number:
             known = by_number.get(number)
             if known is None:
                 _refuse(result, "customer_number", "No customer of yours has this number.")
                 continue
             values["source_record_id"] = None
-            values["customer_id"] = known[1] or known[0]
-        customer_ids.add(values["customer_id"])
+            values["customer_id"], known_number = known
+        numbers_of[values["customer_id"]] = known_number
     if all_or_nothing and any(r.status == "refused" for r in results):
         return _not_written(results)
-    numbers_of = dict(
-        Customer.objects.filter(pk__in=customer_ids).values_list("pk", "customer_number")
-    )
     existing = {
         i.external_id: i
         # Unordered, and with the partial unique index's own condition spelled out,
@@ -741,7 +741,7 @@ def interactions_upsert(
             new.append(
                 Interaction(
                     silo_id=source_system.silo_id,
-                    source_system=source_system,
+                    source_system_id=source_system.pk,
                     external_id=result.key,
                     **values,
                 )
