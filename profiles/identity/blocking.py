@@ -8,7 +8,7 @@ candidates of one new record is a handful of index lookups.
 
 from __future__ import annotations
 
-from .normalize import Features
+from .normalize import Features, phonetic
 
 # A key shared by more records than this says little (a shop's catch-all
 # e-mail, a call center's phone number): comparing them all would cost much
@@ -25,11 +25,18 @@ def blocking_keys(features: Features) -> list[tuple[str, str]]:
         keys.append(("phone", features.phone))
     if features.family_phonetic and features.postcode:
         keys.append(("name_postcode", f"{features.family_phonetic}|{features.postcode}"))
+        if features.given_full:
+            # Both names' codes in either order: names swapped between the
+            # given and family boxes still share this key.
+            names = "|".join(sorted((features.family_phonetic, phonetic(features.given_full))))
+            keys.append(("names_postcode", f"{names}|{features.postcode}"))
     if features.dob and features.given_initial:
         keys.append(("dob_initial", f"{features.dob}|{features.given_initial}"))
     if features.dob and features.family:
-        # Given and family names swapped still share the family's initial letters.
-        keys.append(("dob_family", f"{features.dob}|{features.family[:3]}"))
+        # The first letters of both names, in either box: names swapped between
+        # the given and family boxes still share the key.
+        names = "|".join(sorted((features.family[:3], features.given_full[:3])))
+        keys.append(("dob_names", f"{features.dob}|{names}"))
     if features.national_id:
         keys.append(("national_id", features.national_id))
     return [(rule, key[:200]) for rule, key in keys]

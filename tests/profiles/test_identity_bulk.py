@@ -60,7 +60,7 @@ def test_two_records_of_one_person_in_one_batch_make_one_customer() -> None:
             f"Matched source record {system.code}:{nickname.source_key}"
         )
     )
-    assert BlockingKey.objects.filter(record=ada).count() == 5
+    assert BlockingKey.objects.filter(record=ada).count() == 6
     # One business event for the batch's new customers, by the model's rule.
     event = AuditEvent.objects.get(event_type=AuditEventType.CUSTOMER_CREATED)
     assert event.new["customers"] == 2 and event.new["source_records"] == [ada.pk, grace.pk]

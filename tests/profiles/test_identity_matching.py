@@ -32,7 +32,7 @@ def test_duplicate_links_and_stranger_gets_own_customer() -> None:
     system = SourceSystemFactory()
     first = arrive(system, **ADA)
     assert first.customer is not None and first.customer.email == "ada@example.org"
-    assert BlockingKey.objects.filter(record=first).count() == 5
+    assert BlockingKey.objects.filter(record=first).count() == 6
     nickname = arrive(system, **{**ADA, "given_name": "Adda", "email": "", "phone": ""})
     assert nickname.customer == first.customer
     stranger = arrive(system, given_name="Grace", family_name="Hopper", date_of_birth="1906-12-09")

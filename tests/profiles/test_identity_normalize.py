@@ -255,7 +255,14 @@ def test_score_explains_every_field_and_orders_pairs() -> None:
 
 def test_blocking_keys_cover_several_rules() -> None:
     rules = {rule for rule, _ in blocking_keys(match_features({**ADA, "national_id": "123"}))}
-    assert rules == {"email", "phone", "name_postcode", "dob_initial", "dob_family", "national_id"}
+    assert rules == {
+        "email", "phone", "name_postcode", "names_postcode", "dob_initial", "dob_names",
+        "national_id",
+    }  # fmt: skip
+    # Names swapped between the boxes share the swap-proof keys.
+    swapped = match_features({**ADA, "given_name": "Lovelace", "family_name": "Ada"})
+    shared = set(blocking_keys(match_features(ADA))) & set(blocking_keys(swapped))
+    assert {rule for rule, _ in shared} >= {"names_postcode", "dob_names"}
     assert blocking_keys(match_features({})) == []
 
 
