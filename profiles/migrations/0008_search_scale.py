@@ -14,7 +14,9 @@
 #   two concurrent inserts take their locks in the same order) and a row-level
 #   AFTER UPDATE trigger that fires only when a name changes. Names are never
 #   removed: a name nobody bears any more finds no customer, which is harmless.
-# * search_name_trgm: pg_trgm GIN index on the dictionary.
+# * search_name_trgm: pg_trgm GIN index on the dictionary, without GIN's
+#   pending list (fastupdate off): new names are rare once a base is loaded,
+#   and a pending list is scanned in full by every search until it is merged.
 # * customer_name_key: B-tree on the name expression of surviving customers,
 #   plus extended statistics on the expression so the planner knows a name
 #   has few bearers (statistics of a partial index are not used).
@@ -61,7 +63,7 @@ FORWARD = [
     "SELECT DISTINCT lower(given_name || ' ' || family_name) FROM profiles_customer "
     "ON CONFLICT DO NOTHING",
     "CREATE INDEX IF NOT EXISTS search_name_trgm ON profiles_search_name "
-    "USING gin (name gin_trgm_ops)",
+    "USING gin (name gin_trgm_ops) WITH (fastupdate = off)",
     f"CREATE INDEX CONCURRENTLY IF NOT EXISTS customer_name_key ON profiles_customer (({NAME})) "
     "WHERE merged_into_id IS NULL",
     f"CREATE STATISTICS IF NOT EXISTS customer_name_stats ON ({NAME}) FROM profiles_customer",
