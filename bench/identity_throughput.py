@@ -1,22 +1,32 @@
-"""Identity resolution throughput, single-record latency and worker memory on PostgreSQL.
+"""Identity resolution end to end on PostgreSQL: import, resolve, memory, latency, accuracy.
 
-On a throw-away database of its own (never ``c360_1m``), this script
+On a throw-away database of its own (``c360_idb_bench_<pid>``, never ``c360_1m``):
 
-1. migrates it and inserts N synthetic source records, unresolved: people
-   with one record each and, for a quarter of them, a second spelling
-   (nickname, typo in the family name, no phone, a different e-mail);
-2. starts a real ``celery worker`` with W prefork processes on a private
-   file-system broker (no shared Redis queue another run could drain) and
-   runs ``manage.py resolve_identities --wait``: wall time and records/s;
-3. reads every worker process's peak resident memory (VmHWM) before stopping it;
-4. measures pairwise precision/recall of the result through
-   ``manage.py export_identities`` against the synthetic truth;
-5. times ``source_record_match`` of P more records, one at a time, against the
+1. migrates it, decides the baseline fields and declares a source system
+   ``bench`` from a TOML declaration (mappings approved by an administrator),
+   as ``load_source --approve`` does;
+2. writes N synthetic rows to a CSV: people with one record each and, for a
+   quarter of them, a second spelling (nickname, typo in the family name, no
+   phone, a different e-mail), shuffled;
+3. starts a real ``celery worker`` with W prefork processes on a private
+   file-system broker, then runs ``manage.py import_records --system bench
+   FILE``: each imported batch enqueues its on-arrival matching task
+   (``profiles.source_records_match``, the set-based batch path) after its
+   commit, so the worker resolves while the import goes on. Reported: the
+   import's wall time, the time until every record is resolved, records/s.
+   With ``--run`` the import runs alone (its tasks are dropped), then the
+   worker starts and ``resolve_identities --wait`` resolves everything;
+4. reads every worker process's peak resident memory (VmHWM);
+5. pairwise precision/recall of the result (``manage.py export_identities``)
+   against the synthetic truth;
+6. times ``source_record_match`` of P more records, one at a time, against the
    resolved database (p50/p95/max in ms);
-6. drops the database (unless ``--keep``).
+7. with ``--splink``, runs Splink 5 (DuckDB, ``bench/_splink.py``) on the same
+   rows in the same run: its time and precision/recall/F1;
+8. drops the database (unless ``--keep``).
 
     .venv/bin/python bench/identity_throughput.py --records 20000
-    .venv/bin/python bench/identity_throughput.py --records 100000 --workers 2
+    .venv/bin/python bench/identity_throughput.py --records 100000 --workers 2 --splink
 
 Needs ``createdb``/``dropdb`` reaching postgres@127.0.0.1:5432.
 """
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import random
 import statistics
@@ -33,7 +44,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from itertools import combinations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +64,7 @@ def person(rng: random.Random, n: int) -> dict[str, str]:
             f"{rng.randint(1940, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         ),
         "email": f"p{n}.{family}@example.org",
-        "phone": f"+316{rng.randint(10_000_000, 99_999_999)}",
+        "phone": f"+316{rng.randint(10_000_000, 58_999_999)}",
         "address_line1": f"{rng.randint(1, 300)} {rng.choice(STREETS)}",
         "postcode": f"{rng.randint(1000, 9999)}{rng.choice('ABCDEFGH')}{rng.choice('JKLMNPRS')}",
         "locality": rng.choice(["Amsterdam", "Utrecht", "Delft", "Leiden", "Haarlem"]),
@@ -74,19 +84,49 @@ def variant(rng: random.Random, values: dict[str, str]) -> dict[str, str]:
     return copy
 
 
-def synthetic(count: int, seed: int) -> list[tuple[str, int, dict[str, str]]]:
-    """(source key, person, values): about 80% first records, 20% second spellings."""
+COLUMNS = ("given_name", "family_name", "date_of_birth", "email", "phone", "address_line1",
+           "postcode", "locality")  # fmt: skip
+DECLARATION = """
+[system]
+code = "bench"
+name = "Benchmark source"
+silo = "bench"
+key_label = "Key"
+key_column = "source_key"
+trust_rank = 10
+""" + "".join(f'\n[[mappings]]\ncolumn = "{c}"\nfield = "{c}"\n' for c in COLUMNS)
+
+
+def synthetic(count: int, seed: int) -> tuple[list[str], list[int]]:
+    """CSV lines (shuffled) and, per key number, the person it belongs to: about
+    80% first records, 20% second spellings. Lines keep memory small at 1M."""
     rng = random.Random(seed)
-    rows: list[tuple[str, int, dict[str, str]]] = []
+    lines: list[str] = []
+    owner: list[int] = []
     n = 0
-    while len(rows) < count:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="")
+
+    def add(values: dict[str, str]) -> None:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([f"S{len(owner):08d}", *(values[c] for c in COLUMNS)])
+        lines.append(buffer.getvalue())
+        owner.append(n)
+
+    while len(owner) < count:
         values = person(rng, n)
-        rows.append((f"S{len(rows):08d}", n, values))
-        if rng.random() < 0.25 and len(rows) < count:
-            rows.append((f"S{len(rows):08d}", n, variant(rng, values)))
+        add(values)
+        if rng.random() < 0.25 and len(owner) < count:
+            add(variant(rng, values))
         n += 1
-    rng.shuffle(rows)
-    return rows
+    rng.shuffle(lines)
+    return lines, owner
+
+
+def as_values(line: str) -> dict[str, str]:
+    key, *cells = next(csv.reader([line]))
+    return {"key": key, **dict(zip(COLUMNS, cells, strict=True))}
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -96,25 +136,70 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def declare_source(workdir: Path) -> None:
+    """The baseline fields decided and the ``bench`` source declared and approved."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from customer360.choices import ActorChannel
+    from customer360.services import Actor
+    from governance.choices import DecisionStatus, GovernanceStatus
+    from governance.models import FieldDefinition
+    from profiles.identity.sources import source_declaration_load, source_declaration_parse
+    from tests.factories import DataCollectionDecisionFactory, SiloFactory
+
+    for definition in FieldDefinition.objects.filter(status=GovernanceStatus.APPROVED):
+        DataCollectionDecisionFactory(
+            field_definition=definition, status=DecisionStatus.APPROVED, decided_at=timezone.now()
+        )
+    SiloFactory(code="bench")
+    admin = User.objects.create_superuser("bench-admin", "bench@example.org", "x")
+    actor = Actor(user=admin, channel=ActorChannel.COMMAND)
+    path = workdir / "bench.toml"
+    path.write_text(DECLARATION, encoding="utf-8")
+    source_declaration_load(
+        declaration=source_declaration_parse(path),
+        actor=actor,
+        reason="Benchmark source",
+        approver=actor,
+    )
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--probe", type=int, default=300, help="Records timed one by one.")
-    parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--user", default="postgres")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--splink", action="store_true", help="Splink on the same rows too.")
+    parser.add_argument("--timeout", type=float, default=7200.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="Import with no worker, then resolve_identities --wait (instead of on arrival).",
+    )
+    parser.add_argument("--batch-size", type=int, default=1000, help="With --run.")
+    parser.add_argument(
+        "--template", help="Create the database from this migrated one (skips most of migrate)."
+    )
     args = parser.parse_args()
 
-    database = f"identity_bench_{os.getpid()}"
+    database = f"c360_idb_bench_{os.getpid()}"
     url = f"postgres://{args.user}@{args.host}:5432/{database}"
-    broker_dir = Path(tempfile.mkdtemp(prefix="identity-bench-broker-"))
+    workdir = Path(tempfile.mkdtemp(prefix="c360-idb-bench-"))
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": "filesystem://localhost/",
-           "CELERY_DATA_DIR": str(broker_dir),
+           "CELERY_DATA_DIR": str(workdir / "broker"), "CUSTOMER360_VAR_DIR": str(workdir),
            "CUSTOMER360_TESTING": "true", "CELERY_TASK_ALWAYS_EAGER": "false"}  # fmt: skip
-    subprocess.run(["createdb", "-h", args.host, "-U", args.user, database], check=True)
+    template = ["-T", args.template] if args.template else []
+    subprocess.run(["createdb", "-h", args.host, "-U", args.user, *template, database], check=True)
     workers: list[subprocess.Popen[bytes]] = []
     try:
         started = time.perf_counter()
@@ -127,89 +212,102 @@ def main() -> int:
 
         django.setup()
         from profiles.models import SourceRecord
-        from tests.factories import SourceSystemFactory
 
-        system = SourceSystemFactory(code="bench")
-        rows = synthetic(args.records + args.probe, args.seed)
-        probe_rows, rows = rows[: args.probe], rows[args.probe :]
+        declare_source(workdir)
         started = time.perf_counter()
-        SourceRecord.objects.bulk_create(
-            [
-                SourceRecord(
-                    source_system=system,
-                    source_key=key,
-                    raw=values,
-                    normalized=values,
-                    payload_hash=key,
-                )
-                for key, _n, values in rows
-            ],
-            batch_size=5000,
-        )
-        print(f"inserted {len(rows)} records in {time.perf_counter() - started:.0f} s", flush=True)
+        lines, owner = synthetic(args.records + args.probe, args.seed)
+        probe_lines, lines = lines[: args.probe], lines[args.probe :]
+        data = workdir / "records.csv"
+        with data.open("w", encoding="utf-8") as handle:
+            handle.write(",".join(["source_key", *COLUMNS]) + "\n")
+            for line in lines:
+                handle.write(line + "\n")
+        print(f"wrote {len(lines)} rows in {time.perf_counter() - started:.0f} s", flush=True)
 
-        logs = Path(tempfile.mkdtemp(prefix="identity-bench-"))
-        with (logs / "worker.log").open("wb") as log:
-            workers.append(
-                subprocess.Popen(
-                    [
-                        PYTHON,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "customer360",
-                        "worker",
-                        "--pool=prefork",
-                        f"--concurrency={args.workers}",
-                        "--loglevel=WARNING",
-                        "--hostname=identity-bench@%h",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
+        def start_worker() -> None:
+            with (workdir / "worker.log").open("ab") as log:
+                workers.append(
+                    subprocess.Popen(
+                        [
+                            PYTHON,
+                            "-m",
+                            "celery",
+                            "-A",
+                            "customer360",
+                            "worker",
+                            "--pool=prefork",
+                            f"--concurrency={args.workers}",
+                            "--loglevel=WARNING",
+                            "--without-heartbeat",
+                            "--without-gossip",
+                            "--without-mingle",
+                            "--hostname=identity-bench@%h",
+                        ],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
                 )
-            )
-        time.sleep(5)
-        load_before = os.getloadavg()
+            time.sleep(8)
+
+        if not args.run:
+            start_worker()  # matching on arrival, while the import goes on
+        load_before = load()
         started = time.perf_counter()
         subprocess.run(
-            [
-                PYTHON,
-                "manage.py",
-                "resolve_identities",
-                "--wait",
-                "--no-progress",
-                "--batch-size",
-                str(args.batch_size),
-                "--timeout",
-                "7200",
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        elapsed = time.perf_counter() - started
-        load_after = os.getloadavg()
+            [PYTHON, "manage.py", "import_records", "--system", "bench", str(data),
+             "--no-progress"],
+            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        imported = time.perf_counter() - started
+        load_import = load()
+        if args.run:
+            # The import's on-arrival tasks are dropped; one resolution run does the work.
+            for message in (workdir / "broker" / "queue").glob("*"):
+                message.unlink()
+            start_worker()
+            started_run = time.perf_counter()
+            subprocess.run(
+                [PYTHON, "manage.py", "resolve_identities", "--wait", "--no-progress",
+                 "--batch-size", str(args.batch_size), "--timeout", str(args.timeout)],
+                cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            total = imported + time.perf_counter() - started_run
+        else:
+            pending = SourceRecord.objects.filter(resolved_at__isnull=True)
+            deadline = time.monotonic() + args.timeout
+            while pending.exists():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{pending.count()} records unresolved after the timeout")
+                time.sleep(1)
+            total = time.perf_counter() - started
+        load_after = load()
         pids = [w.pid for w in workers]
         for w in workers:
             children = Path(f"/proc/{w.pid}/task/{w.pid}/children").read_text().split()
             pids += [int(c) for c in children]
         rss = [peak_rss_kib(pid) for pid in pids]
         print(
-            f"resolved {len(rows)} records in {elapsed:.1f} s with {args.workers} worker(s): "
-            f"{len(rows) / elapsed:.0f} records/s; load {load_before[0]:.1f} -> "
-            f"{load_after[0]:.1f}; worker peak RSS {max(rss) / 1024:.0f} MiB "
+            f"import_records of {len(lines)} rows: {imported:.1f} s "
+            f"({len(lines) / imported:.0f} rows/s); every record resolved after {total:.1f} s "
+            f"(import + {total - imported:.1f} s"
+            f"{' of resolve_identities --wait' if args.run else ', matching on arrival'}): "
+            f"{len(lines) / total:.0f} records/s end to end "
+            f"with {args.workers} worker process(es); load {load_before} -> {load_import} -> "
+            f"{load_after}; worker peak RSS {max(rss) / 1024:.0f} MiB "
             f"(per process: {', '.join(f'{r / 1024:.0f}' for r in rss)} MiB)",
             flush=True,
         )
         for worker in workers:
             worker.terminate()
         for worker in workers:
-            worker.wait(timeout=30)
+            worker.wait(timeout=60)
         workers.clear()
 
-        export = logs / "identities.csv"
+        from _splink import cluster_pairs, scores
+
+        export = workdir / "identities.csv"
         subprocess.run(
             [PYTHON, "manage.py", "export_identities", str(export)], cwd=ROOT, env=env, check=True
         )
@@ -217,49 +315,71 @@ def main() -> int:
         with export.open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
                 by_customer[row["customer_number"]].append(row["source_key"])
-        predicted = {
-            tuple(sorted(p)) for keys in by_customer.values() for p in combinations(keys, 2)
-        }
+        keys = [as_values(line)["key"] for line in lines]
         by_person: dict[int, list[str]] = defaultdict(list)
-        for key, n, _values in rows:
-            by_person[n].append(key)
-        truth = {tuple(sorted(p)) for keys in by_person.values() for p in combinations(keys, 2)}
-        hits = len(predicted & truth)
-        precision = hits / len(predicted) if predicted else 1.0
-        recall = hits / len(truth) if truth else 1.0
+        for key in keys:
+            by_person[owner[int(key[1:])]].append(key)
+        truth = cluster_pairs(by_person.values())
+        ours = scores(cluster_pairs(by_customer.values()), truth)
         print(
-            f"pairwise precision {precision:.4f}, recall {recall:.4f} "
-            f"({len(truth)} true pairs, {len(predicted)} predicted); "
+            f"ours: precision {ours['precision']:.4f}, recall {ours['recall']:.4f}, "
+            f"F1 {ours['f1']:.4f} ({len(truth)} true pairs, {ours['pairs']} predicted); "
             f"{len(by_customer)} customers for {len(by_person)} people",
             flush=True,
         )
 
+        from governance.models import SourceSystem
         from profiles.identity.matching import source_record_match
+        from profiles.identity.normalize import validate_canonical
+        from profiles.models import Customer
 
+        system = SourceSystem.objects.get(code="bench")
         timings = []
-        for key, _n, values in probe_rows:
+        for line in probe_lines:
+            values = as_values(line)
+            key = values.pop("key")
+            raw = {c: v for c, v in values.items() if v}
+            normalized, _problems = validate_canonical(raw)
             record = SourceRecord.objects.create(
-                source_system=system, source_key=key, raw=values, normalized=values,
+                source_system=system, source_key=key, raw=raw, normalized=normalized,
                 payload_hash=key,
             )  # fmt: skip
             started = time.perf_counter()
             source_record_match(record_id=record.pk)
             timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
-        p95 = timings[int(len(timings) * 0.95) - 1]
+        p95 = timings[max(int(len(timings) * 0.95) - 1, 0)]
         print(
-            f"single-record match against {len(rows)} records: p50 "
-            f"{statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms "
-            f"({len(timings)} records)",
+            f"single-record match against {Customer.objects.count()} customers "
+            f"({len(lines)} records): p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
+            f"max {timings[-1]:.1f} ms ({len(timings)} records); load {load()}",
             flush=True,
         )
         from django.db import connections
 
         connections.close_all()
+
+        if args.splink:
+            from _splink import splink_clusters
+
+            from profiles.identity.config import DEFAULT_AUTO_MERGE_THRESHOLD
+
+            rows = [as_values(line) for line in lines]
+            started = time.perf_counter()
+            clusters = splink_clusters(rows, DEFAULT_AUTO_MERGE_THRESHOLD)
+            splink_time = time.perf_counter() - started
+            theirs = scores(cluster_pairs(clusters), truth)
+            print(
+                f"splink: {splink_time:.1f} s ({len(rows) / splink_time:.0f} records/s), "
+                f"precision {theirs['precision']:.4f}, recall {theirs['recall']:.4f}, "
+                f"F1 {theirs['f1']:.4f}; ours end to end / splink = {total / splink_time:.2f}; "
+                f"load {load()}",
+                flush=True,
+            )
     finally:
         for worker in workers:
             worker.terminate()
-            worker.wait(timeout=30)
+            worker.wait(timeout=60)
         if not args.keep:
             subprocess.run(
                 ["dropdb", "-h", args.host, "-U", args.user, "--force", database], check=False
