@@ -49,13 +49,15 @@ DETERMINISTIC_RULES = (
     ("given_name", "family_name", "date_of_birth"),
 )
 DETERMINISTIC_RECALL = 0.7
-# Fields whose m stays as configured (DEFAULT_PARAMS) instead of being learned:
-# in data with households, blocked pairs hold many relatives at one address,
-# and EM, free to, makes "same household" its match class and learns that a
-# given-name disagreement is common among matches. That given names rarely
-# disagree for one person (nicknames, typos, initials and swaps aside) is
-# known, not learned.
-CONFIGURED_M_FIELDS = ("given_name",)
+# Fields whose m stays as configured (DEFAULT_PARAMS) instead of being learned.
+# The names: the blocking rules choose pairs by them (family name + postcode,
+# date of birth + initials), so among blocked pairs their agreement is
+# selected for, not observed (Splink, too, leaves a training rule's own
+# fields out of EM); and in data with households blocked pairs hold many
+# relatives at one address, whom EM, free to, makes its match class, learning
+# that a given-name disagreement is common among matches. How names of one
+# person differ (nicknames, typos, initials and swaps aside) is known, not learned.
+CONFIGURED_M_FIELDS = ("given_name", "family_name")
 
 
 def training_features(max_records: int) -> list[Features]:
