@@ -60,6 +60,9 @@ def main() -> int:
         "SECRET_KEY": "bench-" + "k" * 50,
         "ALLOWED_HOSTS": "localhost",
         "CUSTOMER360_VAR_DIR": var_dir,
+        # DEBUG off means SMTP; no mail server runs here, and the scenario's
+        # after-commit mails to both silos would end the seed with an error.
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     try:
         subprocess.run([str(PYTHON), "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
