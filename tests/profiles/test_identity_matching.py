@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 
 from governance.models import SourceSystem
-from profiles.identity.choices import CandidateStatus
+from profiles.identity.choices import CandidateStatus, ModelMethod
 from profiles.identity.config import match_settings
-from profiles.identity.matching import source_record_match
-from profiles.models import BlockingKey, MatchCandidate, NotAMatch, SourceRecord
+from profiles.identity.matching import match_model_current, source_record_match
+from profiles.identity.scoring import DEFAULT_PARAMS
+from profiles.models import BlockingKey, MatchCandidate, MatchModel, NotAMatch, SourceRecord
 from tests.factories import SourceRecordFactory, SourceSystemFactory
 
 ADA = {
@@ -88,3 +91,24 @@ def test_chain_is_not_merged_blindly() -> None:
     candidate = MatchCandidate.objects.get()
     assert {candidate.customer_a, candidate.customer_b} == {a.customer, c.customer}
     assert candidate.status == CandidateStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_migration_brings_the_new_defaults_to_databases_that_stored_old_ones() -> None:
+    migration = importlib.import_module("profiles.migrations.0007_identity_accuracy")
+    # Frozen in the migration as they are today: changing them wants a migration too.
+    assert migration.PARAMS == DEFAULT_PARAMS
+    old = {
+        "prior": 0.05,
+        "fields": {"given_name": {"m": [0.86, 0.1, 0.04], "u": [0.02, 0.03, 0.95]}},
+    }
+    MatchModel.objects.create(version=1, method=ModelMethod.CONFIGURED, params=old)
+    migration.forward(django_apps, None)
+    migration.forward(django_apps, None)  # once only
+    current = match_model_current()
+    assert (current.version, current.method, current.params) == (2, "configured", DEFAULT_PARAMS)
+    MatchModel.objects.create(version=3, method=ModelMethod.EM, params=old)
+    migration.forward(django_apps, None)  # a trained model stays in force
+    assert match_model_current().version == 3
+    migration.backward(django_apps, None)
+    assert list(MatchModel.objects.values_list("version", flat=True)) == [3, 1]
