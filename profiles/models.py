@@ -371,7 +371,21 @@ class Interaction(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    history = HistoricalRecords()
+    # The history table grows as fast as the timeline (bulk partner ingest
+    # writes a history row per interaction): only the indexes something reads
+    # are kept (by id, by customer for erasure, by date, by user); each of the
+    # others cost the ingest its share of every insert.
+    history = HistoricalRecords(
+        no_db_index=[
+            "created_at",
+            "source_record",
+            "silo",
+            "source_system",
+            "channel",
+            "holding",
+            "agent",
+        ]
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
