@@ -213,7 +213,12 @@ def rows_update_with_history[M: models.Model](
             obj._change_reason = change_reason(actor, reason)  # type: ignore[attr-defined]
         model_bulk_update(objs, fields=fields, actor=actor, reason=reasons[0])
         return
-    concrete = [model._meta.get_field(name) for name in fields]
+    concrete: list[models.Field[Any, Any]] = []
+    for name in fields:
+        found = model._meta.get_field(name)
+        if not isinstance(found, models.Field):
+            raise TypeError(f"{name!r} is a relation, not a column of {model.__name__}")
+        concrete.append(found)
     arrays: list[list[Any]] = [[obj.pk for obj in objs]]
     casts = ["bigint[]"]
     sets = []
@@ -331,10 +336,10 @@ def _decide(
         scored: list[tuple[int, ClusterScore]] = []
         features = [batch.features[record.pk]]
         for number in nearby:
-            members = [m for m in batch.clusters[number].members if m.pk != record.pk]
-            if not members or any(m.pk in forbidden for m in members):
+            others = [m for m in batch.clusters[number].members if m.pk != record.pk]
+            if not others or any(m.pk in forbidden for m in others):
                 continue
-            result = cluster_score(features, batch.features_of(members), batch.weights)
+            result = cluster_score(features, batch.features_of(others), batch.weights)
             if result is not None and result.probability >= review:
                 scored.append((number, result))
         scored.sort(key=lambda item: (-item[1].best.match_weight, item[0]))
@@ -528,20 +533,20 @@ def source_records_resolve(
     refreshed: list[Customer] = []
     refresh_reasons: list[str] = []
     for cluster in batch.clusters:
-        customer = cluster.customer
-        if not cluster.changed or customer is None or cluster.number in created:
+        existing = cluster.customer
+        if not cluster.changed or existing is None or cluster.number in created:
             continue
         values, lineage = survive(cluster.members, rules)
         if not lineage:
             continue
-        if customer.lineage == lineage and all(
-            getattr(customer, name) == values[name] for name in GOLDEN_FIELDS
+        if existing.lineage == lineage and all(
+            getattr(existing, name) == values[name] for name in GOLDEN_FIELDS
         ):
             continue
         for name in GOLDEN_FIELDS:
-            setattr(customer, name, values[name])
-        customer.lineage = lineage  # cleaned by ``survive``, as for new customers
-        refreshed.append(customer)
+            setattr(existing, name, values[name])
+        existing.lineage = lineage  # cleaned by ``survive``, as for new customers
+        refreshed.append(existing)
         first = next((m for m in cluster.members if m.pk in todo_ids), cluster.members[0])
         refresh_reasons.append(_record_reason(first))
     rows_update_with_history(
