@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -208,3 +209,37 @@ def test_a_merged_away_customer_is_not_a_name_candidate(
         robert
     ]
     assert twin not in [hit.customer for hit in customer_search(user=agent, query="Robert Smith")]
+
+
+def _dictionary_has(name: str) -> bool | None:
+    """Whether PostgreSQL's name dictionary holds ``name``; None on SQLite (no dictionary)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM profiles_search_name WHERE name = %s)", [name])
+        return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_an_erased_name_leaves_the_name_dictionary_unless_someone_else_bears_it(
+    agent: User,
+) -> None:
+    """Erasure blanks a person's name: the dictionary must not keep it, unless a
+    namesake still bears it (then the namesake must stay findable)."""
+    erased = CustomerFactory(given_name="Philippa", family_name="Oosterhuis")
+    namesake_a = CustomerFactory(given_name="Wendelin", family_name="Achterberg")
+    namesake_b = CustomerFactory(given_name="Wendelin", family_name="Achterberg")
+    expected_before = None if connection.vendor != "postgresql" else True
+    assert _dictionary_has("philippa oosterhuis") is expected_before
+
+    for customer in (erased, namesake_a):
+        customer.given_name = customer.family_name = ""
+        customer.save()
+
+    expected_after = None if connection.vendor != "postgresql" else False
+    assert _dictionary_has("philippa oosterhuis") is expected_after
+    assert _dictionary_has("wendelin achterberg") is expected_before
+    assert customer_search(user=agent, query="Philippa Oosterhuis") == []
+    assert [hit.customer for hit in customer_search(user=agent, query="Wendelin Achterberg")] == [
+        namesake_b
+    ]
