@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from customer360.choices import AuditEventType
+from customer360.db import values_subquery
 from customer360.services import (
     Actor,
     audit_event_record,
@@ -675,7 +676,7 @@ def interactions_upsert(
     # (record id, customer id, number) of the system's records named by key: the
     # customer is the record's, or its survivor when it was merged away.
     records = SourceRecord.objects.filter(
-        source_system=source_system, source_key__in=keys
+        source_system=source_system, source_key__in=values_subquery(keys, sql_type="text")
     ).values_list("source_key", "pk", "customer_id", "customer__customer_number",
                   "customer__merged_into_id", "customer__merged_into__customer_number")  # fmt: skip
     by_key = {
@@ -686,7 +687,7 @@ def interactions_upsert(
     by_number: dict[str, tuple[int, str]] = {}
     if numbers:
         for number, customer_id, survivor_id, survivor_number in (
-            Customer.objects.filter(customer_number__in=numbers)
+            Customer.objects.filter(customer_number__in=values_subquery(numbers, sql_type="text"))
             .filter(
                 models.Exists(
                     SourceRecord.objects.filter(
@@ -726,7 +727,9 @@ def interactions_upsert(
         i.external_id: i
         # Unordered, and with the partial unique index's own condition spelled out,
         # so that PostgreSQL reads that index instead of the timeline.
-        for i in Interaction.objects.filter(source_system=source_system, external_id__in=list(seen))
+        for i in Interaction.objects.filter(
+            source_system=source_system, external_id__in=values_subquery(seen, sql_type="text")
+        )
         .exclude(external_id="")
         .order_by()
     }

@@ -47,11 +47,11 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from customer360.choices import AuditEventType
+from customer360.db import ids_subquery
 from customer360.services import (
     Actor,
     audit_event_record,
@@ -88,15 +88,6 @@ Key = tuple[str, str]
 
 
 # --- set-based SQL helpers -------------------------------------------------------
-
-
-def ids_subquery(ids: Iterable[int]) -> RawSQL:
-    """``pk__in=ids_subquery(ids)``: any number of ids as one bound parameter
-    (an array on PostgreSQL, a JSON list on SQLite), never one per id."""
-    values = sorted(set(ids))
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [values])
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
 
 
 def _bucket(key: Key) -> int:
