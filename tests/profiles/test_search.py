@@ -149,6 +149,20 @@ def test_home_is_the_search_box_with_focus_and_results(
 
 
 @pytest.mark.django_db
+def test_home_offers_navigation_only_where_it_leads_somewhere(
+    client: Client, agent: User, steward: User
+) -> None:
+    agent.is_staff = False  # a call-center agent without admin access, as in the demo
+    agent.save()
+    client.force_login(agent)
+    assert 'id="links-heading"' not in client.get("/").content.decode()
+
+    client.force_login(steward)
+    page = client.get("/").content.decode()
+    assert 'id="links-heading"' in page and "Duplicate review queue" in page
+
+
+@pytest.mark.django_db
 def test_a_user_without_customer_access_gets_no_search(
     client: Client, committee_member: User, people: dict[str, Customer]
 ) -> None:
