@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from _splink import cluster_pairs, scores, splink_clusters
+from _worker import celery_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -115,23 +116,7 @@ def main() -> int:
         if args.train:
             manage("train_match_model", "--reason", "bench/identity_seeded.py")
         with (work / "worker.log").open("wb") as log:
-            worker = subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "customer360",
-                    "worker",
-                    "--pool=prefork",
-                    "--concurrency=2",
-                    "--loglevel=WARNING",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            worker = celery_worker(concurrency=2, env=env, log=log)
         started = time.perf_counter()
         manage("resolve_identities", "--full", "--wait", "--no-progress", "--timeout", "7200")
         # Auto-merges run as tasks of their own after the batches: wait for the queue to drain.

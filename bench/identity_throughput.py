@@ -46,6 +46,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from _worker import celery_worker
+
+# No heartbeats, gossip or mingle: one worker, nothing to talk to.
+WORKER_QUIET = ["--without-heartbeat", "--without-gossip", "--without-mingle",
+                "--hostname=identity-bench@%h"]  # fmt: skip
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GIVEN = ["Robert", "Elizabeth", "William", "Margaret", "James", "Catherine", "Thomas", "Anna",
@@ -227,26 +233,11 @@ def main() -> int:
         def start_worker() -> None:
             with (workdir / "worker.log").open("ab") as log:
                 workers.append(
-                    subprocess.Popen(
-                        [
-                            PYTHON,
-                            "-m",
-                            "celery",
-                            "-A",
-                            "customer360",
-                            "worker",
-                            "--pool=prefork",
-                            f"--concurrency={args.workers}",
-                            "--loglevel=WARNING",
-                            "--without-heartbeat",
-                            "--without-gossip",
-                            "--without-mingle",
-                            "--hostname=identity-bench@%h",
-                        ],
-                        cwd=ROOT,
+                    celery_worker(
+                        concurrency=args.workers,
                         env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
+                        log=log,
+                        extra=WORKER_QUIET,
                     )
                 )
             time.sleep(8)

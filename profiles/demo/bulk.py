@@ -51,13 +51,55 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _copy(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """``COPY`` ``rows`` (values in ``columns`` order) into ``table`` (PostgreSQL)."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def column_values(
+    fields: Sequence[models.Field[Any, Any]], objs: Sequence[models.Model]
+) -> list[list[Any]]:
+    """Each object's values of ``fields``, as ``COPY`` takes them (JSON as text)."""
+    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    return [
+        [
+            json.dumps(getattr(obj, f.attname))
+            if f.attname in json_fields
+            else getattr(obj, f.attname)
+            for f in fields
+        ]
+        for obj in objs
+    ]
+
+
+def history_copy(
+    model: type[models.Model],
+    rows: Sequence[list[Any]],
+    *,
+    fields: Sequence[models.Field[Any, Any]],
+    history_type: str,
+    user: AbstractBaseUser | None,
+    reasons: Sequence[str],
+) -> None:
+    """``COPY`` one history row per row of ``model`` (its values of ``fields``),
+    with the date, type ("+" created, "~" changed), user and change reason
+    simple-history would write."""
+    history = model.history.model  # type: ignore[attr-defined]
+    columns = [str(history._meta.get_field(f.name).column) for f in fields]
+    now, user_id = timezone.now(), user.pk if user is not None else None
+    copy_rows(
+        history._meta.db_table,
+        [*columns, "history_date", "history_type", "history_user_id", "history_change_reason"],
+        [
+            [*row, now, history_type, user_id, reason]
+            for row, reason in zip(rows, reasons, strict=True)
+        ],
+    )
 
 
 def _copy_with_history[M: models.Model](
@@ -70,7 +112,6 @@ def _copy_with_history[M: models.Model](
     auto_now = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
     for obj in objs:
         # As bulk_create does: take ids from related rows saved in the meantime.
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
@@ -78,26 +119,11 @@ def _copy_with_history[M: models.Model](
             f.pre_save(obj, add=True)
         obj._state.adding = False
         obj._state.db = connection.alias
-    rows = [
-        [
-            json.dumps(getattr(obj, f.attname))
-            if f.attname in json_fields
-            else getattr(obj, f.attname)
-            for f in fields
-        ]
-        for obj in objs
-    ]
-    _copy(model._meta.db_table, [str(f.column) for f in fields], rows)
-
-    history = model.history.model  # type: ignore[attr-defined]
-    history_fields = [str(history._meta.get_field(f.name).column) for f in fields]
-    extra = [timezone.now(), "+", user.pk if user is not None else None, reason]
-    _copy(
-        history._meta.db_table,
-        [*history_fields, "history_date", "history_type", "history_user_id",
-         "history_change_reason"],
-        [row + extra for row in rows],
-    )  # fmt: skip
+    rows = column_values(fields, objs)
+    copy_rows(model._meta.db_table, [str(f.column) for f in fields], rows)
+    history_copy(
+        model, rows, fields=fields, history_type="+", user=user, reasons=[reason] * len(rows)
+    )
     return objs
 
 

@@ -60,7 +60,7 @@ from customer360.services import (
     on_commit_delay,
 )
 
-from ..demo.bulk import _copy, insert_with_history
+from ..demo.bulk import column_values, copy_rows, history_copy, insert_with_history
 from ..models import BlockingKey, Customer, MatchCandidate, NotAMatch, SourceRecord
 from ..numbers import customer_numbers_allocate
 from .blocking import MAX_BLOCK_SIZE, blocking_keys
@@ -118,7 +118,7 @@ def blocking_keys_replace(keys_by_record: dict[int, list[Key]]) -> None:
     BlockingKey.objects.filter(record_id__in=ids_subquery(keys_by_record)).delete()
     rows = [(pk, rule, key) for pk, keys in keys_by_record.items() for rule, key in keys]
     if connection.vendor == "postgresql":
-        _copy(BlockingKey._meta.db_table, ["record_id", "rule", "key"], rows)
+        copy_rows(BlockingKey._meta.db_table, ["record_id", "rule", "key"], rows)
         return
     BlockingKey.objects.bulk_create(
         [BlockingKey(record_id=pk, rule=rule, key=key) for pk, rule, key in rows]
@@ -153,32 +153,6 @@ def block_members(keys: Iterable[Key]) -> dict[Key, list[int]]:
         for rule, key, record_id in cursor.fetchall():
             members[(rule, key)].append(record_id)
     return members
-
-
-def _history_rows_copy(
-    model: type[models.Model], objs: Sequence[models.Model], *, user: Any, reasons: Sequence[str]
-) -> None:
-    """COPY one "changed" history row per object, as simple-history would write it."""
-    fields = [f for f in model._meta.concrete_fields if not f.generated]
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    history = model.history.model  # type: ignore[attr-defined]
-    columns = [str(history._meta.get_field(f.name).column) for f in fields]
-    now = timezone.now()
-    user_id = user.pk if user is not None else None
-    _copy(
-        history._meta.db_table,
-        [*columns, "history_date", "history_type", "history_user_id", "history_change_reason"],
-        [
-            [
-                json.dumps(getattr(obj, f.attname))
-                if f.attname in json_fields
-                else getattr(obj, f.attname)
-                for f in fields
-            ]
-            + [now, "~", user_id, reason]
-            for obj, reason in zip(objs, reasons, strict=True)
-        ],
-    )
 
 
 def rows_update_with_history[M: models.Model](
@@ -232,8 +206,14 @@ def rows_update_with_history[M: models.Model](
             f"AS v({', '.join(names)}) WHERE t.id = v.id",
             arrays,
         )
-    _history_rows_copy(
-        model, objs, user=actor.user, reasons=[change_reason(actor, r) for r in reasons]
+    fields_all = [f for f in model._meta.concrete_fields if not f.generated]
+    history_copy(
+        model,
+        column_values(fields_all, objs),
+        fields=fields_all,
+        history_type="~",
+        user=actor.user,
+        reasons=[change_reason(actor, r) for r in reasons],
     )
 
 
