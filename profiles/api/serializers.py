@@ -123,12 +123,23 @@ class InteractionItemSerializer(StrictSerializer):
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
 
 
+class ParsedJSONListField(serializers.ListField):
+    """A list of JSON values taken as the request's JSON parser produced them:
+    the list itself is checked (a list, its length), each item is left to its
+    own checks (``interaction_item_errors``). A child ``JSONField`` would
+    ``json.dumps`` every item to prove what was just parsed from JSON can be
+    written as JSON: 10 ms per 1,000 items, for nothing (0.1 ms without)."""
+
+    child = serializers.JSONField()
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        return list(data)
+
+
 class InteractionBulkSerializer(StrictSerializer):
     # Any JSON value per item: ``interaction_item_errors`` checks each one (a
     # DictField would run DRF's field machinery on every key of every item).
-    items = serializers.ListField(
-        child=serializers.JSONField(), max_length=BULK_MAX_ITEMS, min_length=1
-    )
+    items = ParsedJSONListField(max_length=BULK_MAX_ITEMS, min_length=1)
     all_or_nothing = serializers.BooleanField(default=False)
 
 

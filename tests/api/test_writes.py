@@ -3,6 +3,7 @@ natural keys, Idempotency-Key, all-or-nothing, governed columns only."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -136,13 +137,33 @@ def test_bulk_interactions_cost_a_fixed_number_of_queries(
     # customers' numbers), existing interactions, insert + history insert, audit
     # event (content type, constraint checks), and the savepoints of the request
     # and the service: the same for 1 or 1,000 items. From COPY_MINIMUM items on PostgreSQL the two
-    # inserts are two COPYs after one statement reserving the ids.
+    # inserts are a COPY of the rows and an INSERT ... SELECT of their history rows, after one
+    # statement reserving the ids.
     for size in (1, COPY_MINIMUM, 1000):
         items = [call(f"E{size}-{n}") for n in range(size)]
         copies = connection.vendor == "postgresql" and size >= COPY_MINIMUM
         with django_assert_num_queries(20 if copies else 19):
             response = post(api, INTERACTIONS, {"items": items})
         assert response.json()["counts"] == {"created": size}
+
+
+@pytest.mark.parametrize("size", [1, COPY_MINIMUM])
+def test_times_with_any_offset_are_stored_as_their_instant(
+    api_for: Api, client_a: ApiClient, consenting: Person, size: int
+) -> None:
+    # ISO 8601 allows offsets PostgreSQL does not read (beyond 15:59); the year
+    # 0001 at +01:00 is no instant Python or the database can hold.
+    items = [call(f"T-{n}", occurred_at="2026-11-01T10:00:00+23:56") for n in range(size)]
+    items.append(call("T-early", occurred_at="0001-01-01T00:30:00+01:00"))
+
+    response = post(api_for(client_a), INTERACTIONS, {"items": items})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["counts"] == {"created": size, "refused": 1}
+    assert set(response.json()["results"][-1]["errors"]) == {"occurred_at"}
+    assert set(Interaction.objects.values_list("occurred_at", flat=True)) == {
+        datetime.datetime(2026, 10, 31, 10, 4, tzinfo=datetime.UTC)
+    }
 
 
 def test_bulk_interactions_write_a_history_row_each(
