@@ -43,6 +43,18 @@ def _environ(method: str, path: str, token: str, body: bytes) -> dict[str, Any]:
     }
 
 
+def backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of the PostgreSQL backend serving this process,
+    from /proc (a local server); -1 when it cannot be read (remote, other user)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    # utime and stime are fields 14 and 15 of stat(5); [0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
@@ -112,11 +124,15 @@ def main() -> None:
     with connection.execute_wrapper(record):
         call(*warm[-1])
     statuses.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     calls = calls_for("timed")
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, server = time.process_time(), time.perf_counter(), backend_cpu(backend)
     for c in calls:
         call(*c)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    server = backend_cpu(backend) - server
     profiler = cProfile.Profile(time.process_time)
     calls = calls_for("profiled")
     profiler.enable()
@@ -127,6 +143,8 @@ def main() -> None:
     print(
         f"CPU {cpu / len(calls) * 1000:.2f} ms per request, wall {wall / len(calls) * 1000:.2f} ms"
     )
+    if server >= 0:
+        print(f"PostgreSQL backend CPU {server / len(calls) * 1000:.1f} ms per request")
     print(f"{len(queries)} queries per request:")
     for sql, seconds in queries:
         print(f"  {seconds * 1000:7.1f} ms", " ".join(sql.split())[:140])
