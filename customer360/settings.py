@@ -153,6 +153,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
+    # Kept on purpose: a reused connection answers one SELECT 1 before a request's
+    # first query (about 30 us on loopback, measured 2026-12-01: under 0.1% of a
+    # 1,000-item ingest, about 1% of a context read), and a PostgreSQL restart
+    # costs no request. Without it Django notices only after the fact: the first
+    # request on each worker's dead connection fails (500), and
+    # close_if_unusable_or_obsolete closes the connection when that request ends.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
