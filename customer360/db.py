@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
 # What ``values_subquery`` may cast to (the cast is part of the SQL text).
 _ARRAY_CASTS = {"bigint": "SELECT unnest(%s::bigint[])", "text": "SELECT unnest(%s::text[])"}
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (``'{1,2}'``, ``'{"a","b\\"c"}'``) of ints, strings,
+    dates and times (``None`` is ``NULL``), to bind as one parameter and cast
+    (``%s::bigint[]``): psycopg's client-side adaptation of a Python list quotes
+    element by element, which cost a 1,000-record batch more than its look-ups."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif isinstance(value, bool):
+            parts.append("true" if value else "false")
+        elif isinstance(value, int):
+            parts.append(str(value))
+        else:
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
 
 
 def values_subquery(values: Iterable[int] | Iterable[str], *, sql_type: str = "bigint") -> RawSQL:
@@ -19,7 +39,7 @@ def values_subquery(values: Iterable[int] | Iterable[str], *, sql_type: str = "b
     1,000 placeholders cost more than the index look-ups themselves."""
     unique = sorted(set(values))  # type: ignore[type-var]
     if connection.vendor == "postgresql":
-        return RawSQL(_ARRAY_CASTS[sql_type], [unique])  # noqa: S611 (a fixed cast, values bound)
+        return RawSQL(_ARRAY_CASTS[sql_type], [array_literal(unique)])  # noqa: S611 (a fixed cast, values bound)
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(unique)])
 
 

@@ -167,21 +167,47 @@ def on_commit(func: Callable[[], None]) -> None:
     transaction.on_commit(func)
 
 
-@transaction.atomic
-def number_allocate(*, name: str, count: int = 1, start: int = 10_000_000) -> range:
-    """Reserve ``count`` consecutive numbers from the named sequence.
+# The named counters numbers are allocated from, with their first number. On
+# PostgreSQL each is a database sequence (``number_sequence_name``), created by
+# migration customer360 0007 from the ``NumberSequence`` row it replaces: a
+# sequence hands out numbers without a row lock held until commit, which had
+# serialized every transaction creating customers (two identity-resolution
+# workers took turns). Numbers are unique and increasing; a rolled-back
+# transaction leaves a gap. SQLite (the embedded demo, whose IMMEDIATE
+# transactions serialize writers anyway) keeps the ``NumberSequence`` rows.
+NUMBER_SEQUENCES = {"customer_number": 10_000_000, "case": 10_000_000,
+                    "data_subject_request": 10_000_000}  # fmt: skip
 
-    The row lock serializes concurrent callers on PostgreSQL; on SQLite the
-    IMMEDIATE transaction mode does the same.
-    """
+
+def number_sequence_name(name: str) -> str:
+    return f"customer360_number_{name}"
+
+
+def number_allocate(*, name: str, count: int = 1) -> list[int]:
+    """Reserve ``count`` fresh numbers from the named counter, in increasing order
+    (consecutive unless someone else allocates at the same moment)."""
     if count < 1:
         raise ValueError("count must be at least 1")
+    if name not in NUMBER_SEQUENCES:
+        raise ValueError(f"unknown number sequence {name!r}: add it to NUMBER_SEQUENCES")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                [number_sequence_name(name), count],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    return _number_row_allocate(name=name, count=count)
+
+
+@transaction.atomic
+def _number_row_allocate(*, name: str, count: int) -> list[int]:
     sequence, _ = NumberSequence.objects.select_for_update().get_or_create(
-        name=name, defaults={"last_value": start - 1}
+        name=name, defaults={"last_value": NUMBER_SEQUENCES[name] - 1}
     )
     first = sequence.last_value + 1
     NumberSequence.objects.filter(pk=sequence.pk).update(last_value=sequence.last_value + count)
-    return range(first, first + count)
+    return list(range(first, first + count))
 
 
 # --- partner API (issue 7) ----------------------------------------------------------------

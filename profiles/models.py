@@ -91,7 +91,11 @@ class Customer(TimeStampedModel):
     )
     lineage = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords()
+    # Identity resolution writes a history row per new or re-derived customer:
+    # the history table keeps the indexes something reads (by id, date, user).
+    history = HistoricalRecords(
+        no_db_index=["created_at", "customer_number", "merged_into", "preferred_channel"]
+    )
 
     class Meta:
         ordering = ["customer_number"]
@@ -151,8 +155,14 @@ class SourceRecord(TimeStampedModel):
     change nothing.
     """
 
+    # Every index here is paid twice per imported record (its insert, then the
+    # update that links it to a customer), so there are no redundant ones: the
+    # unique (source_system, source_key) and "sourcerecord_customer" indexes
+    # serve the look-ups by system and by customer, and nothing reads records
+    # by creation time.
+    created_at = models.DateTimeField(auto_now_add=True)
     source_system = models.ForeignKey(
-        "governance.SourceSystem", on_delete=models.PROTECT, related_name="records"
+        "governance.SourceSystem", on_delete=models.PROTECT, related_name="records", db_index=False
     )
     source_key = models.CharField(max_length=100)
     customer = models.ForeignKey(
@@ -161,6 +171,7 @@ class SourceRecord(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="source_records",
+        db_index=False,
         help_text="Empty only until identity resolution has linked the record.",
     )
     raw = models.JSONField(default=dict)
@@ -178,15 +189,25 @@ class SourceRecord(TimeStampedModel):
     resolved_at = models.DateTimeField(
         null=True,
         blank=True,
-        db_index=True,
         help_text="When matching last ran on the record's current values; empty: waiting.",
     )
 
-    history = HistoricalRecords()
+    # The history table keeps the indexes something reads: by id (a record's
+    # history), by customer (erasure), by date and by user.
+    history = HistoricalRecords(
+        no_db_index=["created_at", "source_system", "import_run", "resolved_at"]
+    )
 
     class Meta:
         ordering = ["source_system", "source_key"]
-        indexes = [models.Index(fields=["customer"], name="sourcerecord_customer")]
+        indexes = [
+            models.Index(fields=["customer"], name="sourcerecord_customer"),
+            # Only the records waiting for matching: linking a record removes it
+            # from this index instead of adding an entry to a full-table one.
+            models.Index(
+                fields=["id"], condition=Q(resolved_at__isnull=True), name="sourcerecord_pending"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["source_system", "source_key"], name="sourcerecord_unique_key"
@@ -648,7 +669,19 @@ class BlockingKey(models.Model):
     an index lookup on (rule, key). Derived data, rebuilt when the record changes.
     """
 
-    record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="blocking_keys")
+    # Indexed through the unique (record, rule, key) constraint, which leads
+    # with it. No database foreign key: a record's five or so keys would each
+    # check (and share-lock) the record at commit, the largest part of writing
+    # them; the ORM still deletes them with the record (CASCADE), and a key
+    # left pointing at nothing is never matched (members are read through
+    # their records).
+    record = models.ForeignKey(
+        SourceRecord,
+        on_delete=models.CASCADE,
+        related_name="blocking_keys",
+        db_index=False,
+        db_constraint=False,
+    )
     rule = models.CharField(max_length=24)
     key = models.CharField(max_length=200)
 

@@ -14,7 +14,7 @@ from celery import shared_task
 
 from customer360.tasks import TRANSIENT_RETRY
 
-from .identity.bulk import source_records_resolve
+from .identity.bulk import source_records_resolve_in_chunks
 from .identity.review import candidate_merge_auto
 from .identity.runs import resolution_batch_resolve
 
@@ -27,8 +27,9 @@ from .identity.runs import resolution_batch_resolve
     max_retries=8,
 )
 def source_records_match(record_ids: list[int]) -> None:
-    """Match new or changed source records as one batch; those already resolved are skipped."""
-    source_records_resolve(record_ids=record_ids)
+    """Match new or changed source records, in chunks (one transaction each); those
+    already resolved are skipped."""
+    source_records_resolve_in_chunks(record_ids=record_ids)
 
 
 @shared_task(

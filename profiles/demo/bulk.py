@@ -31,7 +31,7 @@ from psycopg.types.json import Jsonb
 from simple_history.utils import bulk_create_with_history
 
 HISTORY_BATCH = 2000
-COPY_MINIMUM = 200  # below this, COPY's set-up is not worth it
+COPY_MINIMUM = 10  # below this, COPY's set-up is not worth it
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:

@@ -7,11 +7,10 @@ batch's size, it
 
 1. loads and row-locks the batch's records (one query, in id order), and
    computes their features and blocking keys in Python;
-2. locks the hashed buckets of those keys (``LOCK_BUCKETS`` PostgreSQL
-   advisory locks at most, taken in one sorted statement), so two workers
-   resolving records that share a block never decide on each other's
-   uncommitted state, without one lock per key (thousands of them would
-   exhaust the shared lock table);
+2. locks those keys (PostgreSQL advisory locks, taken in one sorted
+   statement; see ``keys_lock``), so two workers resolving records that
+   share a block never decide on each other's uncommitted state, while
+   workers resolving unrelated records do not wait for each other;
 3. replaces the records' blocking keys (one delete, one insert: ``COPY`` on
    PostgreSQL) and reads every block's members in one query, skipping
    blocks larger than ``MAX_BLOCK_SIZE``;
@@ -51,7 +50,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from customer360.choices import AuditEventType
-from customer360.db import ids_subquery
+from customer360.db import array_literal, ids_subquery
 from customer360.services import (
     Actor,
     audit_event_record,
@@ -78,11 +77,24 @@ from .matching import (
 from .normalize import Features, match_features
 from .scoring import Weights
 
-# Advisory-lock buckets the blocking keys hash into: enough that unrelated
-# single-record arrivals rarely wait on each other, few enough that a batch
-# holding all of them stays far below the shared lock table's size.
+# Two transactions resolving records that share a blocking key must not decide
+# on each other's uncommitted state, so each locks its keys (PostgreSQL
+# advisory locks, until commit). A batch of up to ``KEY_LOCKS_MAX`` keys locks
+# each key (namespace ``KEY_NAMESPACE``): batches of unrelated records never
+# wait for each other. A larger batch would fill the shared lock table, so it
+# locks the ``LOCK_BUCKETS`` hashed buckets of its keys instead (namespace
+# ``BUCKET_NAMESPACE``, exclusive), and a per-key locker first takes its keys'
+# buckets shared: a bucket lock then excludes every key in it, and per-key
+# lockers only exclude each other on the keys they really share.
 LOCK_BUCKETS = 256
-LOCK_NAMESPACE = 0x1D0  # keeps these advisory locks apart from anyone else's
+KEY_LOCKS_MAX = 800
+BUCKET_NAMESPACE = 0x1D0  # keeps these advisory locks apart from anyone else's
+KEY_NAMESPACE = 0x1D1
+# Records per transaction of an on-arrival batch (``source_records_resolve_in_chunks``)
+# and of a resolution run's batch: about six keys each keeps a chunk under
+# ``KEY_LOCKS_MAX``, and four workers' locks well inside PostgreSQL's default
+# shared lock table (64 x max_connections entries).
+RESOLVE_CHUNK = 100
 
 Key = tuple[str, str]
 
@@ -90,24 +102,37 @@ Key = tuple[str, str]
 # --- set-based SQL helpers -------------------------------------------------------
 
 
-def _bucket(key: Key) -> int:
-    digest = hashlib.blake2b(f"{key[0]}|{key[1]}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % LOCK_BUCKETS
+def _key_hash(key: Key) -> int:
+    """A signed 32-bit hash of a key: the second number of its advisory lock."""
+    digest = hashlib.blake2b(f"{key[0]}|{key[1]}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
-def buckets_lock(keys: Iterable[Key]) -> None:
-    """Lock the hashed buckets of ``keys`` until the transaction ends, in one
-    statement and in ascending order (so two lockers never deadlock on them).
-    SQLite's IMMEDIATE transactions serialize every writer already."""
+def keys_lock(keys: Iterable[Key]) -> None:
+    """Lock ``keys`` until the transaction ends: each key when there are at most
+    ``KEY_LOCKS_MAX``, else their buckets; in one statement, buckets before keys
+    and each in ascending order, so two lockers never deadlock on them. SQLite's
+    IMMEDIATE transactions serialize every writer already."""
     if connection.vendor != "postgresql":
         return
-    buckets = sorted({_bucket(k) for k in keys})
-    if not buckets:
+    hashes = sorted({_key_hash(k) for k in keys})
+    if not hashes:
         return
+    buckets = sorted({h % LOCK_BUCKETS for h in hashes})
     with connection.cursor() as cursor:
+        if len(hashes) > KEY_LOCKS_MAX:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(%s, b)) FROM unnest(%s::int[]) AS b",
+                [BUCKET_NAMESPACE, array_literal(buckets)],
+            )
+            return
+        # UNION ALL runs its parts in order: every bucket (shared), then every key.
         cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(%s, b)) FROM unnest(%s::int[]) AS b",
-            [LOCK_NAMESPACE, buckets],
+            "SELECT count(CASE WHEN s.t = 0 THEN pg_advisory_xact_lock_shared(%s, s.v)"
+            " ELSE pg_advisory_xact_lock(%s, s.v) END)"
+            " FROM (SELECT 0 AS t, b AS v FROM unnest(%s::int[]) AS b"
+            " UNION ALL SELECT 1, k FROM unnest(%s::int[]) AS k) AS s",
+            [BUCKET_NAMESPACE, KEY_NAMESPACE, array_literal(buckets), array_literal(hashes)],
         )
 
 
@@ -140,7 +165,11 @@ def block_members(keys: Iterable[Key]) -> dict[Key, list[int]]:
                 " FROM unnest(%s::text[], %s::text[]) AS k(rule, key)"
                 f" CROSS JOIN LATERAL (SELECT record_id FROM {table} WHERE rule = k.rule"
                 " AND key = k.key LIMIT %s) AS b",
-                [[r for r, _ in wanted], [k for _, k in wanted], MAX_BLOCK_SIZE + 2],
+                [
+                    array_literal(r for r, _ in wanted),
+                    array_literal(k for _, k in wanted),
+                    MAX_BLOCK_SIZE + 2,
+                ],
             )
         else:
             cursor.execute(
@@ -184,17 +213,17 @@ def rows_update_with_history[M: models.Model](
         if not isinstance(found, models.Field):
             raise TypeError(f"{name!r} is a relation, not a column of {model.__name__}")
         concrete.append(found)
-    arrays: list[list[Any]] = [[obj.pk for obj in objs]]
+    arrays: list[str] = [array_literal(obj.pk for obj in objs)]
     casts = ["bigint[]"]
     sets = []
     for f in concrete:
         column = connection.ops.quote_name(str(f.column))
         if isinstance(f, models.JSONField):
-            arrays.append([json.dumps(getattr(obj, f.attname)) for obj in objs])
+            arrays.append(array_literal(json.dumps(getattr(obj, f.attname)) for obj in objs))
             casts.append("text[]")
             sets.append(f"{column} = v.{column}::jsonb")
         else:
-            arrays.append([getattr(obj, f.attname) for obj in objs])
+            arrays.append(array_literal(getattr(obj, f.attname) for obj in objs))
             casts.append(f"{f.db_type(connection)}[]")
             sets.append(f"{column} = v.{column}")
     names = ["id", *(connection.ops.quote_name(str(f.column)) for f in concrete)]
@@ -410,7 +439,7 @@ def source_records_resolve(
     features = _features(todo)
     keys = {r.pk: blocking_keys(features[r.pk]) for r in todo}
     all_keys = {k for ks in keys.values() for k in ks}
-    buckets_lock(all_keys)
+    keys_lock(all_keys)
     blocking_keys_replace(keys)
     blocks = block_members(all_keys)
 
@@ -430,7 +459,10 @@ def source_records_resolve(
     mine = {r.pk: r for r in todo}
     members = [
         mine.get(r.pk, r)
+        # Other members are only compared and survived, never saved: their raw
+        # payload stays in the database.
         for r in SourceRecord.objects.select_related("source_system")
+        .defer("raw")
         .filter(customer_id__in=ids_subquery(customers))
         .order_by("pk")
     ]
@@ -525,6 +557,19 @@ def source_records_resolve(
     )
 
     _candidates_propose(batch, proposals, model_version=model.version, actor=actor)
+    return outcomes
+
+
+def source_records_resolve_in_chunks(
+    *, record_ids: Sequence[int], chunk: int = RESOLVE_CHUNK
+) -> dict[int, str]:
+    """``source_records_resolve`` of ``chunk`` records at a time, each chunk its own
+    transaction: few enough keys per transaction to lock each key, so that
+    workers resolving unrelated records run side by side (see ``keys_lock``).
+    A retry after a failed chunk skips the chunks already resolved."""
+    outcomes: dict[int, str] = {}
+    for start in range(0, len(record_ids), chunk):
+        outcomes.update(source_records_resolve(record_ids=record_ids[start : start + chunk]))
     return outcomes
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -37,6 +38,7 @@ def survivorship_rules() -> dict[str, str]:
     return {name: rules.get(name, SurvivorshipRule.MOST_TRUSTED) for name in GOLDEN_FIELDS}
 
 
+@lru_cache(maxsize=131072)  # pure: the same value cleans the same way every time
 def _clean_value(name: str, value: str) -> Any:
     """The value as the Customer field stores it, or None when it does not fit."""
     field = Customer._meta.get_field(name)

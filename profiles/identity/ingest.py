@@ -37,6 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from customer360.choices import AuditEventType
+from customer360.db import values_subquery
 from customer360.services import (
     Actor,
     audit_event_record,
@@ -299,7 +300,8 @@ def _write_batch(
     existing = {
         r.source_key: r
         for r in SourceRecord.objects.filter(
-            source_system=run.source_system, source_key__in=list(prepared)
+            source_system=run.source_system,
+            source_key__in=values_subquery(prepared, sql_type="text"),
         )
     }
     new: list[SourceRecord] = []

@@ -35,11 +35,13 @@ from customer360.choices import ActorChannel, AuditEventType
 from customer360.services import Actor, audit_event_record, on_commit
 
 from ..models import MatchCandidate, MergeEvent, ResolutionBatch, ResolutionRun, SourceRecord
-from .bulk import source_records_resolve
+from .bulk import RESOLVE_CHUNK, source_records_resolve
 from .choices import RunKind, RunStatus
 from .matching import match_model_current
 
-BATCH_SIZE = 500
+# Few enough records that a batch locks each of its blocking keys rather than
+# hashed buckets of them (``bulk.KEY_LOCKS_MAX``), so batches run side by side.
+BATCH_SIZE = RESOLVE_CHUNK
 STALE_AFTER = datetime.timedelta(minutes=30)
 OUTCOMES = ("created", "linked", "refreshed", "skipped")
 

@@ -208,3 +208,23 @@ def test_single_record_query_count_does_not_depend_on_customers(
         with django_assert_num_queries(SINGLE_RECORD_QUERIES):
             assert source_record_match(record_id=newcomer.pk) == "created"
     assert Customer.objects.count() == 62
+
+
+@pytest.mark.django_db
+def test_deleting_a_record_deletes_its_blocking_keys_and_a_stale_key_matches_nothing() -> None:
+    """Blocking keys have no database foreign key (it cost most of writing them):
+    the ORM deletes them with their record, and a key left behind by a raw
+    delete names no record, so matching ignores it."""
+    system = SourceSystemFactory()
+    ada, gone = record(system, **ADA), record(system, **dict(ADA, given_name="Adda"))
+    source_records_resolve(record_ids=[ada.pk])
+    assert BlockingKey.objects.filter(record=ada).count() == 6
+    SourceRecord.objects.filter(pk=ada.pk).delete()
+    assert not BlockingKey.objects.filter(record_id=ada.pk).exists()
+
+    stale = record(system, **ADA)
+    source_records_resolve(record_ids=[stale.pk])
+    with connection.cursor() as cursor:  # what a raw delete would leave behind
+        cursor.execute("DELETE FROM profiles_sourcerecord WHERE id = %s", [stale.pk])
+    assert BlockingKey.objects.filter(record_id=stale.pk).exists()
+    assert source_records_resolve(record_ids=[gone.pk]) == {gone.pk: "created"}

@@ -68,6 +68,11 @@ def test_phone_email_date_postcode_address() -> None:
     assert parse_date("1985-12-10") == datetime.date(1985, 12, 10)
     with pytest.raises(ValueError, match="not a date"):
         parse_date("31/02/1985")
+    # The ISO form has a fast path; what it refuses still goes through the formats.
+    assert parse_date(" 1985-12-10 ") == datetime.date(1985, 12, 10)
+    assert parse_date("10-12-1985") == datetime.date(1985, 12, 10)
+    with pytest.raises(ValueError, match="not a date"):
+        parse_date("1985-02-30")
     assert normalize_postcode("1234 ab") == "1234AB"
     assert normalize_address_line("12 High St., Apt 4") == "12 high street unit 4"
     assert normalize_address_line("12 High Street apartment 4") == "12 high street unit 4"
