@@ -47,7 +47,6 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from customer360.choices import AuditEventType
 from customer360.db import array_literal, ids_subquery
@@ -60,7 +59,7 @@ from customer360.services import (
 )
 
 from ..demo.bulk import column_values, copy_rows, history_copy, insert_with_history
-from ..models import BlockingKey, Customer, MatchCandidate, NotAMatch, SourceRecord
+from ..models import BlockingKey, Customer, MatchCandidate, MatchModel, NotAMatch, SourceRecord
 from ..numbers import customer_numbers_allocate
 from .blocking import MAX_BLOCK_SIZE, blocking_keys
 from .choices import OPEN_CANDIDATE_STATUSES
@@ -404,9 +403,28 @@ def _record_reason(record: SourceRecord) -> str:
 # --- the service ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ResolutionRules:
+    """What a resolution decides by: the model in force, the thresholds and the
+    survivorship rules (read once for all the chunks of one task)."""
+
+    model: MatchModel
+    thresholds: MatchSettings
+    survivorship: dict[str, str]
+
+
+def resolution_rules() -> ResolutionRules:
+    return ResolutionRules(
+        model=match_model_current(), thresholds=match_settings(), survivorship=survivorship_rules()
+    )
+
+
 @transaction.atomic
 def source_records_resolve(
-    *, record_ids: Sequence[int], resolved_before: datetime.datetime | None = None
+    *,
+    record_ids: Sequence[int],
+    resolved_before: datetime.datetime | None = None,
+    rules: ResolutionRules | None = None,
 ) -> dict[int, str]:
     """Resolve a batch of new or changed source records; returns each one's outcome.
 
@@ -432,9 +450,9 @@ def source_records_resolve(
     ]
     if not todo:
         return outcomes
-    model = match_model_current()
-    thresholds = match_settings()
-    rules = survivorship_rules()
+    if rules is None:
+        rules = resolution_rules()
+    model, thresholds = rules.model, rules.thresholds
     actor = matching_actor(model.version)
     features = _features(todo)
     keys = {r.pk: blocking_keys(features[r.pk]) for r in todo}
@@ -491,7 +509,7 @@ def source_records_resolve(
     numbers = customer_numbers_allocate(len(new_clusters)) if new_clusters else []
     fresh: list[Customer] = []
     for cluster, customer_number in zip(new_clusters, numbers, strict=True):
-        values, lineage = survive(cluster.members, rules)
+        values, lineage = survive(cluster.members, rules.survivorship)
         # Every value is one ``survive`` cleaned with its field's own ``clean``; the
         # number comes from the allocator: a full_clean here would cost more than
         # matching the record, and the database checks the constraints.
@@ -539,7 +557,7 @@ def source_records_resolve(
         existing = cluster.customer
         if not cluster.changed or existing is None or cluster.number in created:
             continue
-        values, lineage = survive(cluster.members, rules)
+        values, lineage = survive(cluster.members, rules.survivorship)
         if not lineage:
             continue
         if existing.lineage == lineage and all(
@@ -568,8 +586,11 @@ def source_records_resolve_in_chunks(
     workers resolving unrelated records run side by side (see ``keys_lock``).
     A retry after a failed chunk skips the chunks already resolved."""
     outcomes: dict[int, str] = {}
+    rules = resolution_rules()
     for start in range(0, len(record_ids), chunk):
-        outcomes.update(source_records_resolve(record_ids=record_ids[start : start + chunk]))
+        outcomes.update(
+            source_records_resolve(record_ids=record_ids[start : start + chunk], rules=rules)
+        )
     return outcomes
 
 
@@ -626,13 +647,12 @@ def _candidates_propose(
         candidates.append(candidate)
         if is_auto_merge(result, batch.thresholds):
             auto.append(candidate)
-    if candidates:
-        bulk_create_with_history(
-            candidates,
-            MatchCandidate,
-            default_user=actor.user,
-            default_change_reason=change_reason(actor, "Proposed by identity resolution"),
-        )
+    insert_with_history(
+        MatchCandidate,
+        candidates,
+        user=actor.user,
+        reason=change_reason(actor, "Proposed by identity resolution"),
+    )
     if auto:
         from ..tasks import customer_merge_task
 
