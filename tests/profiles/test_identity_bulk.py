@@ -189,8 +189,10 @@ def test_batch_query_count_does_not_depend_on_batch_size(
     system = SourceSystemFactory()
     warm = record(system, **person(999))
     source_record_match(record_id=warm.pk)  # the model and its weights, cached
-    expected = SINGLE_RECORD_QUERIES
-    for size, offset in ((10, 0), (50, 120)):
+    # On PostgreSQL a batch's new customers are written by COPY, from ids taken
+    # from their sequence in one more query (a single record's by INSERT).
+    expected = SINGLE_RECORD_QUERIES + (connection.vendor == "postgresql")
+    for size, offset in ((20, 0), (60, 120)):
         ids = [record(system, **person(offset + n)).pk for n in range(size)]
         # An existing duplicate for one of them: a link and a golden refresh too.
         existing = record(system, **person(offset, given_name="Adda", email=""))
