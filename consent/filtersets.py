@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import django_filters
 
+from customer360.filters import UtcIsoDateTimeFilter
+
 from .choices import CaptureMethod, ConsentStatus
 from .models import ConsentRecord
 
@@ -14,12 +16,8 @@ class ConsentRecordFilterSet(django_filters.FilterSet):
     channel = django_filters.CharFilter(field_name="channel__code")
     status = django_filters.MultipleChoiceFilter(choices=ConsentStatus.choices)
     capture_method = django_filters.ChoiceFilter(choices=CaptureMethod.choices)
-    effective_after = django_filters.IsoDateTimeFilter(
-        field_name="effective_from", lookup_expr="gte"
-    )
-    expires_before = django_filters.IsoDateTimeFilter(
-        field_name="effective_until", lookup_expr="lt"
-    )
+    effective_after = UtcIsoDateTimeFilter(field_name="effective_from", lookup_expr="gte")
+    expires_before = UtcIsoDateTimeFilter(field_name="effective_until", lookup_expr="lt")
 
     class Meta:
         model = ConsentRecord

@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from customer360.filters import UtcIsoDateTimeFilter
+
 from .choices import Direction, InteractionKind, LifecycleStatus
 from .models import Customer, Interaction
 
@@ -18,7 +20,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     phone = django_filters.CharFilter()
     postcode = django_filters.CharFilter(lookup_expr="iexact")
     lifecycle_status = django_filters.MultipleChoiceFilter(choices=LifecycleStatus.choices)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Customer
@@ -31,8 +33,8 @@ class InteractionFilterSet(django_filters.FilterSet):
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     silo = django_filters.CharFilter(field_name="silo__code")
     channel = django_filters.CharFilter(field_name="channel__code")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Interaction
@@ -47,7 +49,7 @@ class PartnerCustomerFilterSet(django_filters.FilterSet):
     source_key = django_filters.CharFilter(method="filter_source_key")
     customer_number = django_filters.CharFilter(lookup_expr="iexact")
     lifecycle_status = django_filters.MultipleChoiceFilter(choices=LifecycleStatus.choices)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Customer

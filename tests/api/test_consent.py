@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -82,3 +83,27 @@ def test_ledger_lists_only_own_customers_and_logs_the_read(
     ]
     assert no_scope.status_code == 403
     assert AccessLog.objects.get().endpoint == "consents.list"
+
+
+def test_time_filters_take_any_iso_offset_as_its_instant(
+    api_for: Api, client_a: ApiClient, consenting: Person
+) -> None:
+    """PostgreSQL reads no offset beyond 15:59; the filter compares the UTC instant
+    (a list request with "+23:56" was a 500), and a time outside the years 1-9999
+    in UTC is a 400."""
+    api = api_for(client_a, [ApiScope.CONSENT_READ])
+    record = ConsentRecord.objects.get(customer=consenting.customer)
+    before = record.effective_from - datetime.timedelta(minutes=1)
+    far_east = before.astimezone(datetime.timezone(datetime.timedelta(hours=23, minutes=56)))
+    after = record.effective_from + datetime.timedelta(minutes=1)
+
+    as_utc = api.get(URL, {"effective_after": before.isoformat()})
+    as_far_east = api.get(URL, {"effective_after": far_east.isoformat()})
+    later = api.get(URL, {"effective_after": after.isoformat()})
+    out_of_range = api.get(URL, {"effective_after": "0001-01-01T00:00:00+23:56"})
+
+    assert "+23:56" in far_east.isoformat()
+    assert as_utc.status_code == as_far_east.status_code == later.status_code == 200
+    assert as_far_east.json()["results"] == as_utc.json()["results"] != []
+    assert later.json()["results"] == []
+    assert out_of_range.status_code == 400
