@@ -30,6 +30,8 @@ from psycopg import postgres, sql
 from psycopg.types.json import Jsonb
 from simple_history.utils import bulk_create_with_history
 
+from customer360.db import array_literal
+
 HISTORY_BATCH = 2000
 COPY_MINIMUM = 10  # below this, COPY's set-up is not worth it
 
@@ -174,9 +176,9 @@ def _copy_created(
             f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "  # noqa: S608
             "history_type, history_user_id, history_change_reason) "
             f"SELECT {', '.join(quote(str(f.column)) for f in fields)}, %s, '+', %s, %s "
-            f"FROM {quote(model._meta.db_table)} WHERE {quote(str(pk.column))} = ANY(%s)",
+            f"FROM {quote(model._meta.db_table)} WHERE {quote(str(pk.column))} = ANY(%s::bigint[])",
             [timezone.now(), user.pk if user is not None else None, reason,
-             [row[at] for row in rows]],
+             array_literal(row[at] for row in rows)],
         )  # fmt: skip
 
 
