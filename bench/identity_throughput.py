@@ -171,6 +171,46 @@ def declare_source(workdir: Path) -> None:
     )
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot() -> tuple[float, float, dict[str, float]]:
+    """Busy and idle CPU seconds of the machine so far (/proc/stat), and the CPU
+    seconds of the live PostgreSQL and Celery processes (/proc/PID/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = (fields[3] + fields[4]) / TICK
+    busy = (sum(fields[:8]) - fields[3] - fields[4]) / TICK
+    groups: dict[str, float] = defaultdict(float)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        comm, rest = text[text.index("(") + 1 :].split(")", 1)
+        ticks = rest.split()
+        seconds = (int(ticks[11]) + int(ticks[12])) / TICK
+        if comm.startswith("postgres") or b"postgres:" in cmdline[:20]:
+            groups["PostgreSQL"] += seconds
+        elif b"celery" in cmdline:
+            groups["worker"] += seconds
+    return busy, idle, groups
+
+
+def cpu_report(before: tuple[float, float, dict[str, float]], children: float, n: int) -> str:
+    """Where the machine's CPU went between ``before`` and now, per record."""
+    busy, idle, groups = cpu_snapshot()
+    used = busy - before[0]
+    spent = {g: groups[g] - before[2].get(g, 0.0) for g in ("PostgreSQL", "worker")}
+    spent["import"] = children
+    spent["other"] = used - sum(spent.values())
+    share = used / (used + idle - before[1])
+    return (
+        f"CPU busy {share:.0%} of {os.cpu_count()} cores; per record {used / n * 1000:.2f} ms: "
+        + ", ".join(f"{g} {v / n * 1000:.2f}" for g, v in spent.items())
+    )
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.1f}/{five:.1f}"
@@ -245,6 +285,8 @@ def main() -> int:
         if not args.run:
             start_worker()  # matching on arrival, while the import goes on
         load_before = load()
+        cpu_before = cpu_snapshot()
+        children_before = os.times()
         started = time.perf_counter()
         subprocess.run(
             [PYTHON, "manage.py", "import_records", "--system", "bench", str(data),
@@ -274,6 +316,13 @@ def main() -> int:
                 time.sleep(1)
             total = time.perf_counter() - started
         load_after = load()
+        now_times = os.times()
+        cpu = cpu_report(
+            cpu_before,
+            now_times.children_user + now_times.children_system
+            - children_before.children_user - children_before.children_system,
+            len(lines),
+        )  # fmt: skip
         pids = [w.pid for w in workers]
         for w in workers:
             children = Path(f"/proc/{w.pid}/task/{w.pid}/children").read_text().split()
@@ -287,7 +336,7 @@ def main() -> int:
             f"{len(lines) / total:.0f} records/s end to end "
             f"with {args.workers} worker process(es); load {load_before} -> {load_import} -> "
             f"{load_after}; worker peak RSS {max(rss) / 1024:.0f} MiB "
-            f"(per process: {', '.join(f'{r / 1024:.0f}' for r in rss)} MiB)",
+            f"(per process: {', '.join(f'{r / 1024:.0f}' for r in rss)} MiB); {cpu}",
             flush=True,
         )
         for worker in workers:

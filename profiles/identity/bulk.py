@@ -57,8 +57,9 @@ from customer360.services import (
     model_bulk_update,
     on_commit_delay,
 )
+from governance.models import SourceSystem
 
-from ..demo.bulk import column_values, copy_rows, history_copy, insert_with_history
+from ..demo.bulk import copy_rows, history_model_of, insert_with_history
 from ..models import BlockingKey, Customer, MatchCandidate, MatchModel, NotAMatch, SourceRecord
 from ..numbers import customer_numbers_allocate
 from .blocking import MAX_BLOCK_SIZE, blocking_keys
@@ -73,7 +74,7 @@ from .matching import (
     matching_actor,
     weights_for,
 )
-from .normalize import Features, match_features
+from .normalize import Features, record_features
 from .scoring import Weights
 
 # Two transactions resolving records that share a blocking key must not decide
@@ -188,8 +189,11 @@ def rows_update_with_history[M: models.Model](
 ) -> None:
     """Save ``fields`` of many rows with one history row each (reason per row).
 
-    PostgreSQL: one ``UPDATE ... FROM unnest(...)`` and a ``COPY`` of the
-    history rows; elsewhere ``model_bulk_update`` (simple-history's bulk update).
+    PostgreSQL: one statement, ``UPDATE ... FROM unnest(...) RETURNING`` feeding
+    the ``INSERT`` of the history rows, so the server makes each history row from
+    the row it just updated (nothing of the rest of the row is sent back and
+    forth: a source record's payload stays on the server); elsewhere
+    ``model_bulk_update`` (simple-history's bulk update).
     """
     if not objs:
         return
@@ -212,11 +216,15 @@ def rows_update_with_history[M: models.Model](
         if not isinstance(found, models.Field):
             raise TypeError(f"{name!r} is a relation, not a column of {model.__name__}")
         concrete.append(found)
-    arrays: list[str] = [array_literal(obj.pk for obj in objs)]
-    casts = ["bigint[]"]
+    quote = connection.ops.quote_name
+    arrays: list[str] = [
+        array_literal(obj.pk for obj in objs),
+        array_literal(change_reason(actor, r) for r in reasons),
+    ]
+    casts = ["bigint[]", "text[]"]
     sets = []
     for f in concrete:
-        column = connection.ops.quote_name(str(f.column))
+        column = quote(str(f.column))
         if isinstance(f, models.JSONField):
             arrays.append(array_literal(json.dumps(getattr(obj, f.attname)) for obj in objs))
             casts.append("text[]")
@@ -225,24 +233,23 @@ def rows_update_with_history[M: models.Model](
             arrays.append(array_literal(getattr(obj, f.attname) for obj in objs))
             casts.append(f"{f.db_type(connection)}[]")
             sets.append(f"{column} = v.{column}")
-    names = ["id", *(connection.ops.quote_name(str(f.column)) for f in concrete)]
+    names = ["id", "history_reason", *(quote(str(f.column)) for f in concrete)]
     unnest = ", ".join(f"%s::{cast}" for cast in casts)
-    table = connection.ops.quote_name(model._meta.db_table)
+    history = history_model_of(model)
+    fields_all = [f for f in model._meta.concrete_fields if not f.generated]
+    columns = ", ".join(quote(str(history._meta.get_field(f.name).column)) for f in fields_all)
+    returned = ", ".join(f"u.{quote(str(f.column))}" for f in fields_all)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({unnest}) "  # noqa: S608
-            f"AS v({', '.join(names)}) WHERE t.id = v.id",
-            arrays,
+            f"WITH v AS (SELECT * FROM unnest({unnest}) AS v({', '.join(names)})), "  # noqa: S608
+            f"u AS (UPDATE {quote(model._meta.db_table)} AS t SET {', '.join(sets)} FROM v "
+            "WHERE t.id = v.id RETURNING t.*) "
+            f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "
+            "history_type, history_user_id, history_change_reason) "
+            f"SELECT {returned}, %s, '~', %s, v.history_reason FROM u JOIN v ON v.id = u.id "
+            "ORDER BY u.id",
+            [*arrays, now, actor.user.pk if actor.user is not None else None],
         )
-    fields_all = [f for f in model._meta.concrete_fields if not f.generated]
-    history_copy(
-        model,
-        column_values(fields_all, objs),
-        fields=fields_all,
-        history_type="~",
-        user=actor.user,
-        reasons=[change_reason(actor, r) for r in reasons],
-    )
 
 
 # --- the clusters a batch decides on ------------------------------------------------------
@@ -290,7 +297,7 @@ class _Batch:
 
 
 def _features(records: Iterable[SourceRecord]) -> dict[int, Features]:
-    return {r.pk: match_features(r.normalized) for r in records}
+    return {r.pk: record_features(r.normalized) for r in records}
 
 
 def _forbidden_pairs(record_ids: set[int]) -> dict[int, set[int]]:
@@ -411,12 +418,29 @@ class ResolutionRules:
     model: MatchModel
     thresholds: MatchSettings
     survivorship: dict[str, str]
+    # Every source system by id (a few rows): attached to the records instead of
+    # a join that built one SourceSystem instance per record read.
+    systems: dict[int, SourceSystem]
 
 
 def resolution_rules() -> ResolutionRules:
     return ResolutionRules(
-        model=match_model_current(), thresholds=match_settings(), survivorship=survivorship_rules()
+        model=match_model_current(),
+        thresholds=match_settings(),
+        survivorship=survivorship_rules(),
+        systems={s.pk: s for s in SourceSystem.objects.all()},
     )
+
+
+def _systems_attach(records: Sequence[SourceRecord], systems: dict[int, SourceSystem]) -> None:
+    """Give each record its source system (loading any created since ``systems``
+    was read), as ``select_related`` would."""
+    missing = {r.source_system_id for r in records} - systems.keys()
+    if missing:
+        systems.update((s.pk, s) for s in SourceSystem.objects.filter(pk__in=missing))
+    cache = SourceRecord.source_system.field  # type: ignore[attr-defined]
+    for record in records:
+        cache.set_cached_value(record, systems[record.source_system_id])
 
 
 @transaction.atomic
@@ -436,12 +460,12 @@ def source_records_resolve(
     matched again, one resolved since is skipped.
     """
     outcomes = dict.fromkeys(record_ids, "skipped")
-    records = list(
-        SourceRecord.objects.select_for_update(of=("self",))
-        .select_related("source_system")
-        .filter(pk__in=ids_subquery(record_ids))
-        .order_by("pk")
-    )
+    locked = SourceRecord.objects.select_for_update().filter(pk__in=ids_subquery(record_ids))
+    if connection.vendor == "postgresql":
+        # The server makes the history rows (``rows_update_with_history``): the
+        # payload need not come to Python. simple-history's path would reload it.
+        locked = locked.defer("raw")
+    records = list(locked.order_by("pk"))
     todo = [
         r
         for r in records
@@ -452,6 +476,7 @@ def source_records_resolve(
         return outcomes
     if rules is None:
         rules = resolution_rules()
+    _systems_attach(todo, rules.systems)
     model, thresholds = rules.model, rules.thresholds
     actor = matching_actor(model.version)
     features = _features(todo)
@@ -479,11 +504,11 @@ def source_records_resolve(
         mine.get(r.pk, r)
         # Other members are only compared and survived, never saved: their raw
         # payload stays in the database.
-        for r in SourceRecord.objects.select_related("source_system")
-        .defer("raw")
+        for r in SourceRecord.objects.defer("raw")
         .filter(customer_id__in=ids_subquery(customers))
         .order_by("pk")
     ]
+    _systems_attach([m for m in members if m.pk not in mine], rules.systems)
     features.update(_features(m for m in members if m.pk not in features))
     batch = _Batch(
         weights=weights_for(model),

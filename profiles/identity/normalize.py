@@ -216,6 +216,26 @@ def match_features(values: Mapping[str, object]) -> Features:
     )
 
 
+# Records stay neighbours for many batches: a worker compares each member of a
+# busy block again and again. Features depend on the canonical values alone, so
+# a worker keeps the latest ones (about 1 KiB each).
+FEATURES_CACHE = 200_000
+
+
+@lru_cache(maxsize=FEATURES_CACHE)
+def _features_of_items(items: tuple[tuple[str, object], ...]) -> Features:
+    return match_features(dict(items))
+
+
+def record_features(values: Mapping[str, object]) -> Features:
+    """``match_features`` of a stored record's canonical values, remembered per
+    distinct values (a value that cannot be hashed, a list, is computed afresh)."""
+    try:
+        return _features_of_items(tuple(sorted(values.items())))
+    except TypeError:
+        return match_features(values)
+
+
 def validate_canonical(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """Check and normalize canonical values an import delivers.
 
