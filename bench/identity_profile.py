@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=os.getpid(), help="New people each run.")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--no-cprofile", action="store_true")
+    parser.add_argument("--chunk", type=int, default=0, help="Records per transaction.")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="c360-idb-profile-"))
@@ -140,7 +141,11 @@ def main() -> None:
     )
     # The on-arrival tasks get each import batch's ids; resolve them the same way.
     batches = [ids[i : i + 500] for i in range(0, len(ids), 500)]
-    phase("resolve", lambda: [source_records_resolve_in_chunks(record_ids=b) for b in batches])
+    chunk = {"chunk": args.chunk} if args.chunk else {}
+    phase(
+        "resolve",
+        lambda: [source_records_resolve_in_chunks(record_ids=b, **chunk) for b in batches],
+    )
 
 
 if __name__ == "__main__":

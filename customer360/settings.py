@@ -347,6 +347,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 4 * 1024 * 
 # How long the answer to a write sent with an Idempotency-Key is kept (and so
 # replayed to a retry); the hourly beat task deletes older ones.
 API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24)
+# Source records identity resolution decides in one transaction. Each takes one
+# PostgreSQL advisory lock per blocking key (about six a record, allowed eight),
+# and the server's shared lock table holds max_locks_per_transaction (64) x
+# max_connections (100) locks: 100 keeps four workers well inside the defaults.
+# Larger chunks cost less per record; raise max_locks_per_transaction with them.
+IDENTITY_RESOLVE_CHUNK = env_int("IDENTITY_RESOLVE_CHUNK", 100)
 SPECTACULAR_SETTINGS = {
     "TITLE": "customer360 API",
     "DESCRIPTION": (

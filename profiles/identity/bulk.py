@@ -44,6 +44,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -59,7 +60,12 @@ from customer360.services import (
 )
 from governance.models import SourceSystem
 
-from ..demo.bulk import copy_rows, history_model_of, insert_with_history
+from ..demo.bulk import (
+    copy_rows,
+    history_model_of,
+    insert_values_with_history,
+    insert_with_history,
+)
 from ..models import BlockingKey, Customer, MatchCandidate, MatchModel, NotAMatch, SourceRecord
 from ..numbers import customer_numbers_allocate
 from .blocking import MAX_BLOCK_SIZE, blocking_keys
@@ -87,14 +93,13 @@ from .scoring import Weights
 # buckets shared: a bucket lock then excludes every key in it, and per-key
 # lockers only exclude each other on the keys they really share.
 LOCK_BUCKETS = 256
-KEY_LOCKS_MAX = 800
 BUCKET_NAMESPACE = 0x1D0  # keeps these advisory locks apart from anyone else's
 KEY_NAMESPACE = 0x1D1
 # Records per transaction of an on-arrival batch (``source_records_resolve_in_chunks``)
-# and of a resolution run's batch: about six keys each keeps a chunk under
-# ``KEY_LOCKS_MAX``, and four workers' locks well inside PostgreSQL's default
-# shared lock table (64 x max_connections entries).
-RESOLVE_CHUNK = 100
+# and of a resolution run's batch (``settings.IDENTITY_RESOLVE_CHUNK``): about six
+# keys each keeps a chunk under ``KEY_LOCKS_MAX``.
+RESOLVE_CHUNK = settings.IDENTITY_RESOLVE_CHUNK
+KEY_LOCKS_MAX = 8 * RESOLVE_CHUNK
 
 Key = tuple[str, str]
 
@@ -260,7 +265,8 @@ class _Cluster:
     """An existing customer's records, or a customer about to be created."""
 
     number: int  # existing customers in id order first, then new ones in creation order
-    customer: Customer | None
+    customer: Customer | None  # an existing customer, locked and loaded
+    customer_id: int | None = None  # the existing customer's id, or the new one's once written
     members: list[SourceRecord] = field(default_factory=list)
     founder: SourceRecord | None = None
     changed: bool = False  # gained or changed a record: golden values to re-derive
@@ -517,7 +523,9 @@ def source_records_resolve(
         forbidden=_forbidden_pairs(todo_ids | {m.pk for m in members}),
     )
     for customer in customers.values():
-        batch.clusters.append(_Cluster(number=len(batch.clusters), customer=customer))
+        batch.clusters.append(
+            _Cluster(number=len(batch.clusters), customer=customer, customer_id=customer.pk)
+        )
     number_of = {c.customer.pk: c.number for c in batch.clusters if c.customer is not None}
     for member in members:
         number = number_of[member.customer_id]  # type: ignore[index]
@@ -532,41 +540,46 @@ def source_records_resolve(
     new_clusters = [c for c in batch.clusters if c.customer is None and c.members]
     created = {c.number for c in new_clusters}
     numbers = customer_numbers_allocate(len(new_clusters)) if new_clusters else []
-    fresh: list[Customer] = []
-    for cluster, customer_number in zip(new_clusters, numbers, strict=True):
-        values, lineage = survive(cluster.members, rules.survivorship)
-        # Every value is one ``survive`` cleaned with its field's own ``clean``; the
-        # number comes from the allocator: a full_clean here would cost more than
-        # matching the record, and the database checks the constraints.
-        customer = Customer(customer_number=customer_number, lineage=lineage, **values)
-        cluster.customer = customer
-        fresh.append(customer)
+    # New customers stay {attname: value} rows (no instances; binary COPY on
+    # PostgreSQL): every value is one ``survive`` cleaned with its field's own
+    # ``clean``, the number comes from the allocator, and the database checks
+    # the constraints; a full_clean would cost more than matching the record.
+    fresh = [
+        {"customer_number": number, "lineage": lineage, **values}
+        for cluster, number in zip(new_clusters, numbers, strict=True)
+        for values, lineage in [survive(cluster.members, rules.survivorship)]
+    ]
     if fresh:
         founder = new_clusters[0].founder
         reason = _record_reason(founder) if len(fresh) == 1 and founder else (
             f"Identity resolution: {len(todo)} source record(s) matched in one batch"
         )  # fmt: skip
-        insert_with_history(Customer, fresh, user=actor.user, reason=change_reason(actor, reason))
+        ids = insert_values_with_history(
+            Customer, fresh, user=actor.user, reason=change_reason(actor, reason)
+        )
+        for cluster, pk in zip(new_clusters, ids, strict=True):
+            cluster.customer_id = pk
+        first, last = fresh[0]["customer_number"], fresh[-1]["customer_number"]
         audit_event_record(
             event_type=AuditEventType.CUSTOMER_CREATED,
             actor=actor,
-            subject=fresh[0],
+            subject=Customer(pk=ids[0], customer_number=first),
             reason=reason,
             new={
                 "customers": len(fresh),
-                "customer_numbers": [fresh[0].customer_number, fresh[-1].customer_number],
+                "customer_numbers": [first, last],
                 "source_records": sorted(
                     c.founder.pk for c in new_clusters if c.founder is not None
                 ),
                 "model_version": model.version,
             },
-            customer_number=fresh[0].customer_number if len(fresh) == 1 else "",
+            customer_number=first if len(fresh) == 1 else "",
         )
 
     # Records: their customer and resolved_at, with history.
     now = timezone.now()
     for record in todo:
-        record.customer = batch.clusters[batch.find(batch.cluster_of[record.pk])].customer
+        record.customer_id = batch.clusters[batch.find(batch.cluster_of[record.pk])].customer_id
         record.resolved_at = now
     rows_update_with_history(
         todo,
@@ -632,9 +645,9 @@ def _candidates_propose(
     pairs: dict[tuple[int, int], SourceRecord] = {}
     for (a, b), record in proposals.items():
         left, right = batch.clusters[batch.find(a)], batch.clusters[batch.find(b)]
-        if left is right or left.customer is None or right.customer is None:
+        if left is right or left.customer_id is None or right.customer_id is None:
             continue
-        first, second = sorted([left.customer.pk, right.customer.pk])
+        first, second = sorted([left.customer_id, right.customer_id])
         pairs.setdefault((first, second), record)
     lows = {a for a, _ in pairs}
     highs = {b for _, b in pairs}
@@ -645,7 +658,7 @@ def _candidates_propose(
             customer_b_id__in=ids_subquery(highs),
         ).values_list("customer_a_id", "customer_b_id")
     )
-    cluster_by_customer = {c.customer.pk: c for c in batch.clusters if c.customer is not None}
+    cluster_by_customer = {c.customer_id: c for c in batch.clusters if c.customer_id is not None}
     candidates: list[MatchCandidate] = []
     auto: list[MatchCandidate] = []
     for (a, b), record in sorted(pairs.items()):
@@ -657,8 +670,8 @@ def _candidates_propose(
             continue
         candidate = MatchCandidate(
             record=record,
-            customer_a=left.customer,
-            customer_b=right.customer,
+            customer_a_id=left.customer_id,
+            customer_b_id=right.customer_id,
             probability=result.probability,
             match_weight=result.best.match_weight,
             explanation=result.best.explanation,

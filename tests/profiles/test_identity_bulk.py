@@ -28,7 +28,7 @@ ADA = {
 # one statement that takes the advisory locks of the batch's keys, and takes
 # customer numbers from a sequence in one statement instead of the counter row
 # (read, update and their savepoint pair): 29 + 1 - 3.
-SINGLE_RECORD_QUERIES = 27 if connection.vendor == "postgresql" else 30
+SINGLE_RECORD_QUERIES = 20 if connection.vendor == "postgresql" else 23
 
 
 def record(system: SourceSystem, **values: Any) -> SourceRecord:
@@ -184,7 +184,7 @@ def test_batch_query_count_does_not_depend_on_batch_size(
     """Load, model, thresholds, rules, source systems, keys out and in, blocks,
     customers, their records, not-a-match pairs, numbers (the counter row: 2 and a
     savepoint pair; on PostgreSQL one sequence read), customers and their history,
-    the audit event (7 with its validation), records and their history (on
+    the audit event, records and their history (on
     PostgreSQL one statement), open candidates; plus the savepoint pair of the
     service's own transaction."""
     system = SourceSystemFactory()
