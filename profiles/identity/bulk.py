@@ -223,7 +223,7 @@ def rows_update_with_history[M: models.Model](
         concrete.append(found)
     quote = connection.ops.quote_name
     arrays: list[str] = [
-        array_literal(obj.pk for obj in objs),
+        array_literal(obj.id for obj in objs),
         array_literal(change_reason(actor, r) for r in reasons),
     ]
     casts = ["bigint[]", "text[]"]
@@ -288,11 +288,11 @@ class _Batch:
         return number
 
     def features_of(self, records: Iterable[SourceRecord]) -> list[Features]:
-        return [self.features[r.pk] for r in records]
+        return [self.features[r.id] for r in records]
 
     def forbids(self, left: Iterable[SourceRecord], right: Iterable[SourceRecord]) -> bool:
-        right_ids = {r.pk for r in right}
-        return any(self.forbidden.get(r.pk, set()) & right_ids for r in left)
+        right_ids = {r.id for r in right}
+        return any(self.forbidden.get(r.id, set()) & right_ids for r in left)
 
     def score(self, left: _Cluster, right: _Cluster) -> ClusterScore | None:
         if self.forbids(left.members, right.members):
@@ -303,7 +303,7 @@ class _Batch:
 
 
 def _features(records: Iterable[SourceRecord]) -> dict[int, Features]:
-    return {r.pk: record_features(r.normalized) for r in records}
+    return {r.id: record_features(r.normalized) for r in records}
 
 
 def _forbidden_pairs(record_ids: set[int]) -> dict[int, set[int]]:
@@ -335,21 +335,21 @@ def _decide(
     proposals: Proposals = {}
     review = batch.thresholds.review_threshold
     for record in todo:
-        forbidden = batch.forbidden.get(record.pk, set())
+        forbidden = batch.forbidden.get(record.id, set())
         neighbours: set[int] = set()
-        for key in keys[record.pk]:
+        for key in keys[record.id]:
             members = blocks.get(key, [])
             if len(members) <= MAX_BLOCK_SIZE + 1:
                 neighbours.update(members)
-        neighbours.discard(record.pk)
-        own = batch.cluster_of.get(record.pk)
+        neighbours.discard(record.id)
+        own = batch.cluster_of.get(record.id)
         nearby = {batch.cluster_of[n] for n in neighbours - forbidden if n in batch.cluster_of}
         nearby.discard(own)  # type: ignore[arg-type]
         scored: list[tuple[int, ClusterScore]] = []
-        features = [batch.features[record.pk]]
+        features = [batch.features[record.id]]
         for number in nearby:
-            others = [m for m in batch.clusters[number].members if m.pk != record.pk]
-            if not others or any(m.pk in forbidden for m in others):
+            others = [m for m in batch.clusters[number].members if m.id != record.id]
+            if not others or any(m.id in forbidden for m in others):
                 continue
             result = cluster_score(features, batch.features_of(others), batch.weights)
             if result is not None and result.probability >= review:
@@ -360,13 +360,13 @@ def _decide(
             if own is None:
                 own = len(batch.clusters)
                 batch.clusters.append(_Cluster(number=own, customer=None, founder=record))
-                outcomes[record.pk] = "created"
+                outcomes[record.id] = "created"
             else:
-                outcomes[record.pk] = "linked"
+                outcomes[record.id] = "linked"
             batch.clusters[own].members.append(record)
-            batch.cluster_of[record.pk] = own
+            batch.cluster_of[record.id] = own
         else:
-            outcomes[record.pk] = "refreshed"
+            outcomes[record.id] = "refreshed"
         batch.clusters[own].changed = True
         for number, _result in scored:
             if number != own:
@@ -403,9 +403,9 @@ def _unite(batch: _Batch, outcomes: dict[int, str], pairs: Iterable[tuple[int, i
         keep.members.extend(absorbed.members)
         keep.changed = True
         for member in absorbed.members:
-            batch.cluster_of[member.pk] = keep.number
+            batch.cluster_of[member.id] = keep.number
         if absorbed.founder is not None:
-            outcomes[absorbed.founder.pk] = "linked"
+            outcomes[absorbed.founder.id] = "linked"
         absorbed.members = []
 
 
@@ -486,16 +486,16 @@ def source_records_resolve(
     model, thresholds = rules.model, rules.thresholds
     actor = matching_actor(model.version)
     features = _features(todo)
-    keys = {r.pk: blocking_keys(features[r.pk]) for r in todo}
+    keys = {r.id: blocking_keys(features[r.id]) for r in todo}
     all_keys = {k for ks in keys.values() for k in ks}
     keys_lock(all_keys)
     blocking_keys_replace(keys)
     blocks = block_members(all_keys)
 
-    todo_ids = {r.pk for r in todo}
+    todo_ids = {r.id for r in todo}
     nearby_ids = {pk for members in blocks.values() for pk in members} | todo_ids
     customers = {
-        c.pk: c
+        c.id: c
         for c in Customer.objects.select_for_update(of=("self",))
         .filter(
             pk__in=SourceRecord.objects.filter(pk__in=ids_subquery(nearby_ids)).values(
@@ -505,32 +505,32 @@ def source_records_resolve(
         )
         .order_by("pk")
     }
-    mine = {r.pk: r for r in todo}
+    mine = {r.id: r for r in todo}
     members = [
-        mine.get(r.pk, r)
+        mine.get(r.id, r)
         # Other members are only compared and survived, never saved: their raw
         # payload stays in the database.
         for r in SourceRecord.objects.defer("raw")
         .filter(customer_id__in=ids_subquery(customers))
         .order_by("pk")
     ]
-    _systems_attach([m for m in members if m.pk not in mine], rules.systems)
-    features.update(_features(m for m in members if m.pk not in features))
+    _systems_attach([m for m in members if m.id not in mine], rules.systems)
+    features.update(_features(m for m in members if m.id not in features))
     batch = _Batch(
         weights=weights_for(model),
         thresholds=thresholds,
         features=features,
-        forbidden=_forbidden_pairs(todo_ids | {m.pk for m in members}),
+        forbidden=_forbidden_pairs(todo_ids | {m.id for m in members}),
     )
     for customer in customers.values():
         batch.clusters.append(
-            _Cluster(number=len(batch.clusters), customer=customer, customer_id=customer.pk)
+            _Cluster(number=len(batch.clusters), customer=customer, customer_id=customer.id)
         )
-    number_of = {c.customer.pk: c.number for c in batch.clusters if c.customer is not None}
+    number_of = {c.customer.id: c.number for c in batch.clusters if c.customer is not None}
     for member in members:
         number = number_of[member.customer_id]  # type: ignore[index]
         batch.clusters[number].members.append(member)
-        batch.cluster_of[member.pk] = number
+        batch.cluster_of[member.id] = number
 
     decided, proposals = _decide(batch, todo, keys, blocks)
     outcomes.update(decided)
@@ -569,7 +569,7 @@ def source_records_resolve(
                 "customers": len(fresh),
                 "customer_numbers": [first, last],
                 "source_records": sorted(
-                    c.founder.pk for c in new_clusters if c.founder is not None
+                    c.founder.id for c in new_clusters if c.founder is not None
                 ),
                 "model_version": model.version,
             },
@@ -579,7 +579,7 @@ def source_records_resolve(
     # Records: their customer and resolved_at, with history.
     now = timezone.now()
     for record in todo:
-        record.customer_id = batch.clusters[batch.find(batch.cluster_of[record.pk])].customer_id
+        record.customer_id = batch.clusters[batch.find(batch.cluster_of[record.id])].customer_id
         record.resolved_at = now
     rows_update_with_history(
         todo,
@@ -606,7 +606,7 @@ def source_records_resolve(
             setattr(existing, name, values[name])
         existing.lineage = lineage  # cleaned by ``survive``, as for new customers
         refreshed.append(existing)
-        first = next((m for m in cluster.members if m.pk in todo_ids), cluster.members[0])
+        first = next((m for m in cluster.members if m.id in todo_ids), cluster.members[0])
         refresh_reasons.append(_record_reason(first))
     rows_update_with_history(
         refreshed, fields=[*GOLDEN_FIELDS, "lineage"], actor=actor, reasons=refresh_reasons

@@ -56,7 +56,7 @@ def survive(
     records: Sequence[SourceRecord], rules: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """Golden values and lineage from ``records`` (with ``source_system`` loaded)."""
-    ordered = sorted(records, key=lambda r: r.pk)
+    ordered = sorted(records, key=lambda r: r.id)
     values: dict[str, Any] = {}
     lineage: dict[str, int] = {}
     for name in GOLDEN_FIELDS:
@@ -83,5 +83,5 @@ def survive(
                 best, best_value = record, value
         values[name] = best_value if best is not None else (None if name == "date_of_birth" else "")
         if best is not None:
-            lineage[name] = best.pk
+            lineage[name] = best.id
     return values, lineage

@@ -18,6 +18,7 @@ Pairs a steward called "not a match" (``NotAMatch``) are never proposed again.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,7 +32,7 @@ from .choices import ModelMethod
 from .config import MatchSettings
 from .golden import GOLDEN_FIELDS, survive, survivorship_rules
 from .normalize import Features
-from .scoring import DEFAULT_PARAMS, PairScore, Weights, score
+from .scoring import DEFAULT_PARAMS, PairScore, Weights, pair_weight, probability_of, score
 
 MATCH_ACTOR_LABEL = "rule:identity-resolution"
 
@@ -86,15 +87,20 @@ class ClusterScore:
 def cluster_score(
     left: Sequence[Features], right: Sequence[Features], weights: Weights
 ) -> ClusterScore | None:
-    best: PairScore | None = None
-    worst = 1.0
+    # Every pair's weight, the explanation of the best pair only (the first of
+    # equal rounded weights, as ``score``'s ``match_weight`` compares).
+    best: tuple[Features, Features] | None = None
+    best_weight = 0.0
+    lowest = math.inf
     for a in left:
         for b in right:
-            result = score(a, b, weights)
-            worst = min(worst, result.probability)
-            if best is None or result.match_weight > best.match_weight:
-                best = result
-    return None if best is None else ClusterScore(best=best, worst_probability=worst)
+            weight = pair_weight(a, b, weights)
+            lowest = min(lowest, weight)
+            if best is None or round(weight, 3) > best_weight:
+                best, best_weight = (a, b), round(weight, 3)
+    if best is None:
+        return None
+    return ClusterScore(best=score(*best, weights), worst_probability=probability_of(lowest))
 
 
 def is_auto_merge(result: ClusterScore, thresholds: MatchSettings) -> bool:

@@ -371,6 +371,19 @@ def probability_of(weight: float) -> float:
     return odds / (1 + odds)
 
 
+def pair_weight(a: Features, b: Features, weights: Weights) -> float:
+    """The match weight ``score`` gives a pair (unrounded), without its explanation:
+    what comparing a record with every member of a cluster needs for all but the
+    best pair."""
+    pattern = compare(a, b)
+    total = weights.prior_weight
+    for name, level in zip(FIELDS, pattern, strict=True):
+        total += weights.by_field.get(name, {}).get(level, 0.0)
+    for _name, weight in weights.household_correction(pattern):
+        total += weight
+    return total
+
+
 def score(a: Features, b: Features, weights: Weights) -> PairScore:
     """Score one pair; the explanation starts with the prior, then every field,
     then a line for each field shared at the same address (its correction)."""

@@ -18,6 +18,10 @@ def test_array_literal_quotes_every_string_and_keeps_null_and_numbers() -> None:
     assert array_literal([3, 1, None, True]) == "{3,1,NULL,true}"
     assert array_literal(['a"b', "c\\d", "NULL"]) == '{"a\\"b","c\\\\d","NULL"}'
     assert array_literal([datetime.date(1985, 12, 10)]) == '{"1985-12-10"}'
+    # All ints, all strings (one join each) and empty, as the mixed path gives them.
+    assert array_literal(n for n in (5, 7)) == "{5,7}"
+    assert array_literal(["x", 'y"']) == '{"x","y\\""}'
+    assert array_literal([]) == "{}"
 
 
 @pytest.mark.django_db
