@@ -354,7 +354,7 @@ def _decide(
             result = cluster_score(features, batch.features_of(others), batch.weights)
             if result is not None and result.probability >= review:
                 scored.append((number, result))
-        scored.sort(key=lambda item: (-item[1].best.match_weight, item[0]))
+        scored.sort(key=lambda item: (-item[1].match_weight, item[0]))
         if own is None:
             own = next((n for n, r in scored if is_auto_merge(r, batch.thresholds)), None)
             if own is None:
@@ -383,7 +383,7 @@ def _unite(batch: _Batch, outcomes: dict[int, str], pairs: Iterable[tuple[int, i
             continue  # two existing customers: a candidate (and a merge task), not a union
         result = batch.score(batch.clusters[a], batch.clusters[b])
         if result is not None and is_auto_merge(result, batch.thresholds):
-            ranked.append((-result.best.match_weight, a, b))
+            ranked.append((-result.match_weight, a, b))
     for _weight, a, b in sorted(ranked):
         a, b = batch.find(a), batch.find(b)
         if a == b:
@@ -673,7 +673,7 @@ def _candidates_propose(
             customer_a_id=left.customer_id,
             customer_b_id=right.customer_id,
             probability=result.probability,
-            match_weight=result.best.match_weight,
+            match_weight=result.match_weight,
             explanation=result.best.explanation,
             model_version=model_version,
         )

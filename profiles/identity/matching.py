@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -72,35 +71,52 @@ def weights_for(model: MatchModel) -> Weights:
 # --- scoring clusters -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class ClusterScore:
-    """The best pair between two sets of records, and the worst pair's probability."""
+    """The best pair between two sets of records (its weight and probability; its
+    explanation, ``best``, made when first asked for: deciding needs only the
+    numbers), and the worst pair's probability."""
 
-    best: PairScore
-    worst_probability: float
+    __slots__ = ("_best", "_pair", "_weights", "match_weight", "probability", "worst_probability")
+
+    def __init__(
+        self,
+        *,
+        pair: tuple[Features, Features],
+        weights: Weights,
+        total: float,
+        worst_probability: float,
+    ) -> None:
+        self._pair, self._weights, self._best = pair, weights, None
+        self.match_weight = round(total, 3)  # as ``score`` gives them
+        self.probability = probability_of(total)
+        self.worst_probability = worst_probability
 
     @property
-    def probability(self) -> float:
-        return self.best.probability
+    def best(self) -> PairScore:
+        if self._best is None:
+            self._best = score(*self._pair, self._weights)
+        return self._best
 
 
 def cluster_score(
     left: Sequence[Features], right: Sequence[Features], weights: Weights
 ) -> ClusterScore | None:
-    # Every pair's weight, the explanation of the best pair only (the first of
-    # equal rounded weights, as ``score``'s ``match_weight`` compares).
+    # Every pair's weight; the best pair is the first of equal rounded weights,
+    # as comparing ``score``'s ``match_weight`` chose it.
     best: tuple[Features, Features] | None = None
-    best_weight = 0.0
+    best_total = 0.0
     lowest = math.inf
     for a in left:
         for b in right:
-            weight = pair_weight(a, b, weights)
-            lowest = min(lowest, weight)
-            if best is None or round(weight, 3) > best_weight:
-                best, best_weight = (a, b), round(weight, 3)
+            total = pair_weight(a, b, weights)
+            lowest = min(lowest, total)
+            if best is None or round(total, 3) > round(best_total, 3):
+                best, best_total = (a, b), total
     if best is None:
         return None
-    return ClusterScore(best=score(*best, weights), worst_probability=probability_of(lowest))
+    return ClusterScore(
+        pair=best, weights=weights, total=best_total, worst_probability=probability_of(lowest)
+    )
 
 
 def is_auto_merge(result: ClusterScore, thresholds: MatchSettings) -> bool:
