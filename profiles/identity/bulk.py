@@ -102,6 +102,8 @@ RESOLVE_CHUNK = settings.IDENTITY_RESOLVE_CHUNK
 KEY_LOCKS_MAX = 8 * RESOLVE_CHUNK
 
 Key = tuple[str, str]
+# What comparing, surviving and naming a customer's other records read of them.
+MEMBER_FIELDS = ("id", "customer", "source_system", "source_key", "normalized", "received_at")
 
 
 # --- set-based SQL helpers -------------------------------------------------------
@@ -494,23 +496,21 @@ def source_records_resolve(
 
     todo_ids = {r.id for r in todo}
     nearby_ids = {pk for members in blocks.values() for pk in members} | todo_ids
-    customers = {
-        c.id: c
-        for c in Customer.objects.select_for_update(of=("self",))
-        .filter(
-            pk__in=SourceRecord.objects.filter(pk__in=ids_subquery(nearby_ids)).values(
-                "customer_id"
-            ),
-            merged_into__isnull=True,
-        )
-        .order_by("pk")
-    }
+    nearby = Customer.objects.select_for_update().filter(
+        pk__in=SourceRecord.objects.filter(pk__in=ids_subquery(nearby_ids)).values("customer_id"),
+        merged_into__isnull=True,
+    )
+    if connection.vendor == "postgresql":
+        # What deciding and a golden refresh read; the server makes the history
+        # rows of what is saved (simple-history's path would reload the rest).
+        nearby = nearby.only("id", "lineage", *GOLDEN_FIELDS)
+    customers = {c.id: c for c in nearby.order_by("pk")}
     mine = {r.id: r for r in todo}
     members = [
         mine.get(r.id, r)
-        # Other members are only compared and survived, never saved: their raw
-        # payload stays in the database.
-        for r in SourceRecord.objects.defer("raw")
+        # Other members are only compared and survived, never saved: what that
+        # reads, not the payload or the timestamps.
+        for r in SourceRecord.objects.only(*MEMBER_FIELDS)
         .filter(customer_id__in=ids_subquery(customers))
         .order_by("pk")
     ]
