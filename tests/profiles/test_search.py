@@ -257,3 +257,44 @@ def test_an_erased_name_leaves_the_name_dictionary_unless_someone_else_bears_it(
     assert [hit.customer for hit in customer_search(user=agent, query="Wendelin Achterberg")] == [
         namesake_b
     ]
+
+
+def _merge_pending_names() -> int:
+    """Merge the name index's pending list into the index; how many pages it held."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list('search_name_trgm'::regclass)")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_a_new_name_is_found_while_it_waits_in_the_name_index_pending_list(agent: User) -> None:
+    """Migration 0013: on PostgreSQL the dictionary's trigram index takes new names
+    into GIN's pending list (at most 256 kB), which every search scans until the
+    list is merged: a customer just created is found by a misspelt name while
+    the name is pending, and after the merge."""
+
+    def create() -> list[str]:
+        made = bulk_create_with_history(
+            [CustomerFactory.build(given_name="Ottoline", family_name="Brinkerhoff")], Customer
+        )
+        return [customer.customer_number for customer in made]
+
+    def found() -> list[str]:
+        hits = customer_search(user=agent, query="Ottoline Brinkerhof")
+        return [hit.customer.customer_number for hit in hits]
+
+    if connection.vendor != "postgresql":  # no dictionary, no index: names scanned in process
+        created = create()
+        assert found() == created
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'search_name_trgm'")
+        assert sorted(cursor.fetchone()[0]) == ["fastupdate=on", "gin_pending_list_limit=256"]
+        # (Auto)vacuum and analyze, which would merge the list meanwhile, need this lock.
+        cursor.execute("LOCK TABLE profiles_search_name IN SHARE UPDATE EXCLUSIVE MODE")
+    _merge_pending_names()
+    created = create()
+
+    assert found() == created
+    assert _merge_pending_names() >= 1  # the name was in the pending list
+    assert found() == created
