@@ -120,6 +120,19 @@ def history_model_of(model: type[models.Model]) -> type[models.Model]:
     return model.history.model  # type: ignore[attr-defined]
 
 
+def history_columns(
+    model: type[models.Model], fields: Sequence[models.Field[Any, Any]]
+) -> list[str]:
+    """The columns of ``model``'s history table that hold ``fields``."""
+    history = history_model_of(model)
+    columns = []
+    for f in fields:
+        found = history._meta.get_field(f.name)
+        assert isinstance(found, models.Field)
+        columns.append(str(found.column))
+    return columns
+
+
 def _concrete_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     return [f for f in model._meta.concrete_fields if not f.generated]
 
@@ -168,7 +181,7 @@ def _history_created(
     pk = model._meta.pk
     assert pk is not None
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(history._meta.get_field(f.name).column)) for f in fields)
+    columns = ", ".join(quote(c) for c in history_columns(model, fields))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "  # noqa: S608

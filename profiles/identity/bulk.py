@@ -62,6 +62,7 @@ from governance.models import SourceSystem
 
 from ..demo.bulk import (
     copy_rows,
+    history_columns,
     history_model_of,
     insert_values_with_history,
     insert_with_history,
@@ -225,7 +226,7 @@ def rows_update_with_history[M: models.Model](
         concrete.append(found)
     quote = connection.ops.quote_name
     arrays: list[str] = [
-        array_literal(obj.id for obj in objs),
+        array_literal(obj.pk for obj in objs),
         array_literal(change_reason(actor, r) for r in reasons),
     ]
     casts = ["bigint[]", "text[]"]
@@ -244,7 +245,7 @@ def rows_update_with_history[M: models.Model](
     unnest = ", ".join(f"%s::{cast}" for cast in casts)
     history = history_model_of(model)
     fields_all = [f for f in model._meta.concrete_fields if not f.generated]
-    columns = ", ".join(quote(str(history._meta.get_field(f.name).column)) for f in fields_all)
+    columns = ", ".join(quote(c) for c in history_columns(model, fields_all))
     returned = ", ".join(f"u.{quote(str(f.column))}" for f in fields_all)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -670,8 +671,8 @@ def _candidates_propose(
             continue
         candidate = MatchCandidate(
             record=record,
-            customer_a_id=left.customer_id,
-            customer_b_id=right.customer_id,
+            customer_a_id=a,
+            customer_b_id=b,
             probability=result.probability,
             match_weight=result.match_weight,
             explanation=result.best.explanation,

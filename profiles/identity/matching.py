@@ -77,6 +77,12 @@ class ClusterScore:
     numbers), and the worst pair's probability."""
 
     __slots__ = ("_best", "_pair", "_weights", "match_weight", "probability", "worst_probability")
+    _best: PairScore | None
+    _pair: tuple[Features, Features]
+    _weights: Weights
+    match_weight: float
+    probability: float
+    worst_probability: float
 
     def __init__(
         self,
