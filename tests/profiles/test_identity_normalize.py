@@ -10,6 +10,7 @@ import pytest
 
 from profiles.identity.blocking import blocking_keys
 from profiles.identity.config import MatchSettings
+from profiles.identity.matching import cluster_score
 from profiles.identity.normalize import (
     ascii_fold,
     match_features,
@@ -20,6 +21,7 @@ from profiles.identity.normalize import (
     normalize_phone,
     normalize_postcode,
     parse_date,
+    record_features,
     validate_canonical,
 )
 from profiles.identity.scoring import (
@@ -28,6 +30,7 @@ from profiles.identity.scoring import (
     Weights,
     compare,
     em_estimate,
+    pair_weight,
     params_as_levels,
     score,
     u_from_random_pairs,
@@ -256,6 +259,35 @@ def test_score_explains_every_field_and_orders_pairs() -> None:
         "left": "ada@example.org",
         "right": "",
     }
+
+
+def test_a_cluster_score_is_its_best_pair_explained_and_its_worst_pair() -> None:
+    weights = Weights.from_params(DEFAULT_PARAMS)
+    left = [match_features(ADA), match_features({**ADA, "email": "", "phone": ""})]
+    right = [
+        match_features({**ADA, "given_name": "Adda"}),
+        match_features({**ADA, "given_name": "Grace", "date_of_birth": "1970-01-01"}),
+    ]
+    result = cluster_score(left, right, weights)
+    pairs = [score(a, b, weights) for a in left for b in right]
+    best = max(pairs, key=lambda p: p.match_weight)  # the first of equal weights, as before
+    assert result is not None
+    assert (result.match_weight, result.probability) == (best.match_weight, best.probability)
+    assert result.best == best  # the explanation, made when asked for
+    assert result.worst_probability == min(p.probability for p in pairs)
+    assert [pair_weight(a, b, weights) for a in left for b in right] == pytest.approx(
+        [p.match_weight for p in pairs], abs=0.0005
+    )
+    assert cluster_score([], right, weights) is None
+
+
+def test_record_features_are_match_features_remembered() -> None:
+    values = {**ADA, "given_name": "Bob"}
+    assert record_features(values) == match_features(values)
+    assert record_features(dict(reversed(values.items()))) is record_features(values)
+    # A value that cannot be a cache key is computed afresh, not refused.
+    odd = {**ADA, "national_id": ["1", "2"]}
+    assert record_features(odd) == match_features(odd)
 
 
 def test_blocking_keys_cover_several_rules() -> None:
