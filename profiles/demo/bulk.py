@@ -120,20 +120,24 @@ def history_model_of(model: type[models.Model]) -> type[models.Model]:
     return model.history.model  # type: ignore[attr-defined]
 
 
-def history_columns(
-    model: type[models.Model], fields: Sequence[models.Field[Any, Any]]
-) -> list[str]:
-    """The columns of ``model``'s history table that hold ``fields``."""
+def history_insert(model: type[models.Model], fields: Sequence[models.Field[Any, Any]]) -> str:
+    """``INSERT INTO`` ``model``'s history table, naming the columns of ``fields``
+    and then history_date, history_type, history_user_id, history_change_reason:
+    the head of every statement that makes history rows on the server."""
     history = history_model_of(model)
+    quote = connection.ops.quote_name
     columns = []
     for f in fields:
         found = history._meta.get_field(f.name)
         assert isinstance(found, models.Field)
-        columns.append(str(found.column))
-    return columns
+        columns.append(quote(str(found.column)))
+    return (
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}, history_date, "
+        "history_type, history_user_id, history_change_reason) "
+    )
 
 
-def _concrete_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+def concrete_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     return [f for f in model._meta.concrete_fields if not f.generated]
 
 
@@ -177,16 +181,13 @@ def _history_created(
 ) -> None:
     """One "created" history row for each of the rows ``ids``, made by the server
     from the rows as written (PostgreSQL)."""
-    history = history_model_of(model)
     pk = model._meta.pk
     assert pk is not None
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in history_columns(model, fields))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "  # noqa: S608
-            "history_type, history_user_id, history_change_reason) "
-            f"SELECT {', '.join(quote(str(f.column)) for f in fields)}, %s, '+', %s, %s "
+            history_insert(model, fields)
+            + f"SELECT {', '.join(quote(str(f.column)) for f in fields)}, %s, '+', %s, %s "  # noqa: S608
             f"FROM {quote(model._meta.db_table)} WHERE {quote(str(pk.column))} = ANY(%s::bigint[])",
             [timezone.now(), user.pk if user is not None else None, reason, array_literal(ids)],
         )  # fmt: skip
@@ -198,7 +199,7 @@ def _copy_with_history[M: models.Model](
     unsaved = [obj for obj in objs if obj.pk is None]
     for obj, pk in zip(unsaved, reserve_ids(model, len(unsaved)), strict=True):
         obj.pk = pk
-    fields = _concrete_fields(model)
+    fields = concrete_fields(model)
     auto_now = [f for f in fields if _is_auto_now(f)]
     for obj in objs:
         # As bulk_create does: take ids from related rows saved in the meantime.
@@ -233,7 +234,7 @@ def copy_values_with_history(
     """
     if not rows:
         return []
-    fields = _concrete_fields(model)
+    fields = concrete_fields(model)
     index = {str(f.attname): i for i, f in enumerate(fields)}
     pk_index = index[str(model._meta.pk.attname)]  # type: ignore[union-attr]
     now = timezone.now()
@@ -287,7 +288,7 @@ def insert_with_history[M: models.Model](
         # (simple-history's own path cost a few ms a call, most of it its manager).
         model._base_manager.bulk_create(objs)
         _history_created(
-            model, _concrete_fields(model), [obj.pk for obj in objs], user=user, reason=reason
+            model, concrete_fields(model), [obj.pk for obj in objs], user=user, reason=reason
         )
         return objs
     return bulk_create_with_history(

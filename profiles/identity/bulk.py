@@ -61,9 +61,9 @@ from customer360.services import (
 from governance.models import SourceSystem
 
 from ..demo.bulk import (
+    concrete_fields,
     copy_rows,
-    history_columns,
-    history_model_of,
+    history_insert,
     insert_values_with_history,
     insert_with_history,
 )
@@ -243,18 +243,15 @@ def rows_update_with_history[M: models.Model](
             sets.append(f"{column} = v.{column}")
     names = ["id", "history_reason", *(quote(str(f.column)) for f in concrete)]
     unnest = ", ".join(f"%s::{cast}" for cast in casts)
-    history = history_model_of(model)
-    fields_all = [f for f in model._meta.concrete_fields if not f.generated]
-    columns = ", ".join(quote(c) for c in history_columns(model, fields_all))
+    fields_all = concrete_fields(model)
     returned = ", ".join(f"u.{quote(str(f.column))}" for f in fields_all)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH v AS (SELECT * FROM unnest({unnest}) AS v({', '.join(names)})), "  # noqa: S608
             f"u AS (UPDATE {quote(model._meta.db_table)} AS t SET {', '.join(sets)} FROM v "
             "WHERE t.id = v.id RETURNING t.*) "
-            f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "
-            "history_type, history_user_id, history_change_reason) "
-            f"SELECT {returned}, %s, '~', %s, v.history_reason FROM u JOIN v ON v.id = u.id "
+            + history_insert(model, fields_all)
+            + f"SELECT {returned}, %s, '~', %s, v.history_reason FROM u JOIN v ON v.id = u.id "  # noqa: S608
             "ORDER BY u.id",
             [*arrays, now, actor.user.pk if actor.user is not None else None],
         )
