@@ -1,14 +1,27 @@
 """Nicknames and the formal given name they stand for: data, not code.
 
-A small table on purpose: the English diminutives every call center hears and
-the Dutch ones common in the demo's silos. Keys are lower-case ASCII; values
-are the formal name (also lower-case ASCII) that matching compares. Add rows
-here, never special cases in the comparators. A nickname that stands for
-several names (e.g. "jo") maps to the most common one; the name comparator
-also accepts a match on the first letters, so the others still come close.
+Two sources, each used for what it can do:
+
+* ``FORMAL_NAMES``, a small table of our own: the English diminutives every
+  call center hears and the Dutch ones common in the demo's silos, each
+  mapped to *one* formal name. Normalizing a given name uses it
+  (``formal_name``), so blocking keys and the compared feature are the same
+  for "Bob" and "Robert". A nickname that stands for several names (e.g.
+  "jo") maps to the most common one.
+* the ``nicknames`` package (Carlton Northern's hand-curated dataset of
+  English given names and their nicknames, 2,691 pairs): a relation, not a
+  mapping ("al" stands for fourteen names, "peter" is listed as a nickname
+  of "patrick"), so it cannot pick one formal form. The name comparator asks
+  it whether one name is a direct nickname of the other
+  (``nickname_related``: "pete" and "peter", "polly" and "mary").
+
+Keys and values are lower-case ASCII. Add rows here, never special cases in
+the comparators.
 """
 
 from __future__ import annotations
+
+from nicknames import name_triplets
 
 FORMAL_NAMES: dict[str, tuple[str, ...]] = {
     # English
@@ -73,3 +86,20 @@ for _formal, _nicks in FORMAL_NAMES.items():
 def formal_name(given: str) -> str:
     """The formal form of a lower-case ASCII given name (itself when not a nickname)."""
     return NICKNAMES.get(given, given)
+
+
+# (name, nickname) in both orders: one is a direct nickname of the other. A
+# nickname's nickname is not included, nor are two nicknames of one name
+# ("al" and "alex"): each step of such a chain loosens what "the same given
+# name" means.
+_RELATED: frozenset[tuple[str, str]] = frozenset(
+    pair
+    for triplet in name_triplets()
+    for pair in ((triplet.name1, triplet.name2), (triplet.name2, triplet.name1))
+)
+
+
+def nickname_related(a: str, b: str) -> bool:
+    """Whether one lower-case ASCII given name is a nickname of the other in the
+    ``nicknames`` dataset ("pete" and "peter"); False for equal names."""
+    return (a, b) in _RELATED

@@ -26,7 +26,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from .choices import MatchLevel
-from .nicknames import formal_name
+from .nicknames import formal_name, nickname_related
 from .normalize import Features, phonetic
 
 EXACT, CLOSE, DIFFERENT, MISSING = (
@@ -45,11 +45,17 @@ PROBABILITY_FLOOR = 1e-6
 
 
 def _given(a: Features, b: Features) -> str:
-    """Exact (nicknames are resolved before), close (a typo: Jaro-Winkler >= 0.88
-    or one edit), initial ("J" against "Jan"), different."""
+    """Exact (the same formal name, ``formal_name`` having resolved our table's
+    nicknames, or one name a nickname of the other in the ``nicknames``
+    dataset: "Pete" and "Peter"), close (a typo: Jaro-Winkler >= 0.88 or one
+    edit), initial ("J" against "Jan"), different."""
     if not a.given or not b.given:
         return MISSING
-    if a.given == b.given:
+    if (
+        a.given == b.given
+        or nickname_related(a.given, b.given)
+        or nickname_related(a.given_full, b.given_full)
+    ):
         return EXACT
     if len(a.given) == 1 or len(b.given) == 1:
         return INITIAL if a.given[0] == b.given[0] else DIFFERENT

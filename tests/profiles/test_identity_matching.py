@@ -44,6 +44,20 @@ def test_duplicate_links_and_stranger_gets_own_customer() -> None:
 
 
 @pytest.mark.django_db
+def test_a_nickname_only_the_nicknames_dataset_knows_links() -> None:
+    """A second spelling with a nickname our own table lacks ("Pete"), no phone and
+    another e-mail address: the given name agrees through the curated dataset,
+    so the record links instead of waiting for a steward."""
+    system = SourceSystemFactory()
+    peter = arrive(system, **{**ADA, "given_name": "Peter"})
+    pete = arrive(
+        system, **{**ADA, "given_name": "Pete", "email": "ada.home@example.org", "phone": ""}
+    )
+    assert pete.customer == peter.customer
+    assert not MatchCandidate.objects.exists()
+
+
+@pytest.mark.django_db
 def test_relatives_at_one_address_stay_apart_twins_go_to_review_not_a_match_remembered() -> None:
     system = SourceSystemFactory()
     ada = arrive(system, **ADA)

@@ -132,6 +132,28 @@ def test_given_name_levels() -> None:
     assert levels_of(bob, {**ADA, "given_name": ""})["given_name"] == "missing"
 
 
+def test_given_names_that_the_nicknames_dataset_relates_agree() -> None:
+    """Beyond our own table: a name listed as a direct nickname of the other in the
+    curated ``nicknames`` dataset is the same given name, either way round and
+    whatever our table made of the formal one ("Peter" -> "petrus"); two
+    nicknames of one name are not ("Hal" and "Hank", both Henry's)."""
+    peter = {**ADA, "given_name": "Peter"}
+    assert match_features(peter).given == "petrus"
+    assert levels_of(peter, {**ADA, "given_name": "Pete"})["given_name"] == "exact"
+    assert levels_of({**ADA, "given_name": "pete"}, peter)["given_name"] == "exact"
+    assert (
+        levels_of({**ADA, "given_name": "Mary"}, {**ADA, "given_name": "Polly"})["given_name"]
+        == "exact"
+    )
+    henry = {**ADA, "given_name": "Henry"}
+    assert levels_of(henry, {**ADA, "given_name": "Hal"})["given_name"] == "exact"
+    assert levels_of(henry, {**ADA, "given_name": "Hank"})["given_name"] == "exact"
+    assert (
+        levels_of({**ADA, "given_name": "Hal"}, {**ADA, "given_name": "Hank"})["given_name"]
+        == "different"
+    )
+
+
 def test_swapped_names_agree_with_a_typo_and_with_particles() -> None:
     swapped = levels_of(ADA, {**ADA, "given_name": "Lovelcae", "family_name": "Ada"})
     assert (swapped["given_name"], swapped["family_name"]) == ("exact", "close")
