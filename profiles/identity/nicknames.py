@@ -13,7 +13,8 @@ Two sources, each used for what it can do:
   mapping ("al" stands for fourteen names, "peter" is listed as a nickname
   of "patrick"), so it cannot pick one formal form. The name comparator asks
   it whether one name is a direct nickname of the other
-  (``nickname_related``: "pete" and "peter", "polly" and "mary").
+  (``nickname_related``: "pete" and "peter", "polly" and "mary"): a close
+  agreement, weaker evidence than our table's exact one.
 
 Keys and values are lower-case ASCII. Add rows here, never special cases in
 the comparators.

@@ -45,23 +45,22 @@ PROBABILITY_FLOOR = 1e-6
 
 
 def _given(a: Features, b: Features) -> str:
-    """Exact (the same formal name, ``formal_name`` having resolved our table's
-    nicknames, or one name a nickname of the other in the ``nicknames``
-    dataset: "Pete" and "Peter"), close (a typo: Jaro-Winkler >= 0.88 or one
-    edit), initial ("J" against "Jan"), different."""
+    """Exact (the same formal name: ``formal_name`` resolved our own table's
+    nicknames before), close (a typo: Jaro-Winkler >= 0.88 or one edit; or one
+    name a nickname of the other in the broader ``nicknames`` dataset, "Pete"
+    and "Peter", weaker evidence than our table's one formal form), initial
+    ("J" against "Jan"), different."""
     if not a.given or not b.given:
         return MISSING
-    if (
-        a.given == b.given
-        or nickname_related(a.given, b.given)
-        or nickname_related(a.given_full, b.given_full)
-    ):
+    if a.given == b.given:
         return EXACT
     if len(a.given) == 1 or len(b.given) == 1:
         return INITIAL if a.given[0] == b.given[0] else DIFFERENT
     if (
         JaroWinkler.similarity(a.given, b.given) >= 0.88
         or Levenshtein.distance(a.given, b.given) <= 1
+        or nickname_related(a.given, b.given)
+        or nickname_related(a.given_full, b.given_full)
     ):
         return CLOSE
     return DIFFERENT
