@@ -42,7 +42,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -282,8 +281,6 @@ class _Batch:
     clusters: list[_Cluster] = field(default_factory=list)
     cluster_of: dict[int, int] = field(default_factory=dict)  # record id -> cluster number
     parent: dict[int, int] = field(default_factory=dict)  # union-find over new clusters
-    # Each existing customer's records as read: what ``_customers_lock_as_read`` checks.
-    read_members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def find(self, number: int) -> int:
         while self.parent.get(number, number) != number:
@@ -486,7 +483,7 @@ def source_records_resolve(
     if rules is None:
         rules = resolution_rules()
     _systems_attach(todo, rules.systems)
-    model = rules.model
+    model, thresholds = rules.model, rules.thresholds
     actor = matching_actor(model.version)
     features = _features(todo)
     keys = {r.id: blocking_keys(features[r.id]) for r in todo}
@@ -496,15 +493,46 @@ def source_records_resolve(
     blocks = block_members(all_keys)
 
     todo_ids = {r.id for r in todo}
-    decide = partial(
-        _batch_decide, todo=todo, keys=keys, blocks=blocks, features=features, rules=rules
+    nearby_ids = {pk for members in blocks.values() for pk in members} | todo_ids
+    nearby = Customer.objects.select_for_update().filter(
+        pk__in=SourceRecord.objects.filter(pk__in=ids_subquery(nearby_ids)).values("customer_id"),
+        merged_into__isnull=True,
     )
-    batch, decided, proposals = decide(lock=False)
-    if not _customers_lock_as_read(batch, proposals):
-        # A customer this batch writes or proposes changed since it was read:
-        # decide again, as before, with every nearby customer locked first.
-        batch, decided, proposals = decide(lock=True)
+    if connection.vendor == "postgresql":
+        # What deciding and a golden refresh read; the server makes the history
+        # rows of what is saved (simple-history's path would reload the rest).
+        nearby = nearby.only("id", "lineage", *GOLDEN_FIELDS)
+    customers = {c.id: c for c in nearby.order_by("pk")}
+    mine = {r.id: r for r in todo}
+    members = [
+        mine.get(r.id, r)
+        # Other members are only compared and survived, never saved: what that
+        # reads, not the payload or the timestamps.
+        for r in SourceRecord.objects.only(*MEMBER_FIELDS)
+        .filter(customer_id__in=ids_subquery(customers))
+        .order_by("pk")
+    ]
+    _systems_attach([m for m in members if m.id not in mine], rules.systems)
+    features.update(_features(m for m in members if m.id not in features))
+    batch = _Batch(
+        weights=weights_for(model),
+        thresholds=thresholds,
+        features=features,
+        forbidden=_forbidden_pairs(todo_ids | {m.id for m in members}),
+    )
+    for customer in customers.values():
+        batch.clusters.append(
+            _Cluster(number=len(batch.clusters), customer=customer, customer_id=customer.id)
+        )
+    number_of = {c.customer.id: c.number for c in batch.clusters if c.customer is not None}
+    for member in members:
+        number = number_of[member.customer_id]  # type: ignore[index]
+        batch.clusters[number].members.append(member)
+        batch.cluster_of[member.id] = number
+
+    decided, proposals = _decide(batch, todo, keys, blocks)
     outcomes.update(decided)
+    _unite(batch, outcomes, proposals)
 
     # New customers: one number allocation, rows and history rows in bulk.
     new_clusters = [c for c in batch.clusters if c.customer is None and c.members]
@@ -584,113 +612,6 @@ def source_records_resolve(
 
     _candidates_propose(batch, proposals, model_version=model.version, actor=actor)
     return outcomes
-
-
-def _batch_decide(
-    *,
-    todo: list[SourceRecord],
-    keys: dict[int, list[Key]],
-    blocks: dict[Key, list[int]],
-    features: dict[int, Features],
-    rules: ResolutionRules,
-    lock: bool,
-) -> tuple[_Batch, dict[int, str], Proposals]:
-    """Read the customers near ``todo`` with all their records, and decide.
-
-    With ``lock`` every nearby customer is row-locked (in id order) before its
-    records are read. Without, nothing is locked: most neighbours are only
-    compared and neither written nor referenced, and locking a row costs the
-    server a WAL record and a dirtied page; ``_customers_lock_as_read`` then
-    locks and checks the few this batch does write or reference.
-    """
-    todo_ids = {r.id for r in todo}
-    nearby_ids = {pk for members in blocks.values() for pk in members} | todo_ids
-    nearby = Customer.objects.filter(
-        pk__in=SourceRecord.objects.filter(pk__in=ids_subquery(nearby_ids)).values("customer_id"),
-        merged_into__isnull=True,
-    )
-    if lock:
-        nearby = nearby.select_for_update()
-    if connection.vendor == "postgresql":
-        # What deciding and a golden refresh read; the server makes the history
-        # rows of what is saved (simple-history's path would reload the rest).
-        nearby = nearby.only("id", "lineage", *GOLDEN_FIELDS)
-    customers = {c.id: c for c in nearby.order_by("pk")}
-    mine = {r.id: r for r in todo}
-    members = [
-        mine.get(r.id, r)
-        # Other members are only compared and survived, never saved: what that
-        # reads, not the payload or the timestamps.
-        for r in SourceRecord.objects.only(*MEMBER_FIELDS)
-        .filter(customer_id__in=ids_subquery(customers))
-        .order_by("pk")
-    ]
-    _systems_attach([m for m in members if m.id not in mine], rules.systems)
-    features.update(_features(m for m in members if m.id not in features))
-    batch = _Batch(
-        weights=weights_for(rules.model),
-        thresholds=rules.thresholds,
-        features=features,
-        forbidden=_forbidden_pairs(todo_ids | {m.id for m in members}),
-    )
-    for customer in customers.values():
-        batch.clusters.append(
-            _Cluster(number=len(batch.clusters), customer=customer, customer_id=customer.id)
-        )
-    number_of = {c.customer.id: c.number for c in batch.clusters if c.customer is not None}
-    for member in members:
-        number = number_of[member.customer_id]  # type: ignore[index]
-        batch.clusters[number].members.append(member)
-        batch.cluster_of[member.id] = number
-        batch.read_members[member.customer_id].add(member.id)  # type: ignore[index]
-
-    decided, proposals = _decide(batch, todo, keys, blocks)
-    _unite(batch, decided, proposals)
-    return batch, decided, proposals
-
-
-def _customers_lock_as_read(batch: _Batch, proposals: Proposals) -> bool:
-    """Row-lock, in id order, the existing customers the batch decided to write
-    (they gained or changed a record) or to propose a candidate for (the
-    candidate's foreign keys), and check each is still as read: not merged
-    away, the same records. Then every customer whose rows this transaction
-    will touch is locked before its first write, as when all were locked up
-    front, so concurrent lockers still take them in one order; a neighbour
-    that was only compared may change meanwhile, which is this batch
-    deciding first. True when all are as read, with the fresh rows in the
-    clusters; False, with the locks released (a savepoint), when one changed.
-    """
-    numbers = {c.number for c in batch.clusters if c.customer is not None and c.changed}
-    for pair in proposals:
-        numbers.update(batch.find(n) for n in pair)
-    clusters = {
-        cluster.customer.id: cluster
-        for cluster in (batch.clusters[n] for n in numbers)
-        if cluster.customer is not None
-    }
-    if not clusters:
-        return True
-    savepoint = transaction.savepoint_create()
-    locked = Customer.objects.select_for_update().filter(
-        pk__in=ids_subquery(clusters), merged_into__isnull=True
-    )
-    if connection.vendor == "postgresql":
-        locked = locked.only("id", "lineage", *GOLDEN_FIELDS)
-    fresh = {c.id: c for c in locked.order_by("pk")}
-    records: dict[int | None, set[int]] = defaultdict(set)
-    for pk, customer_id in SourceRecord.objects.filter(
-        customer_id__in=ids_subquery(fresh)
-    ).values_list("id", "customer_id"):
-        records[customer_id].add(pk)
-    if fresh.keys() != clusters.keys() or any(
-        records[pk] != batch.read_members[pk] for pk in clusters
-    ):
-        transaction.savepoint_rollback(savepoint)
-        return False
-    transaction.savepoint_commit(savepoint)
-    for pk, cluster in clusters.items():
-        cluster.customer = fresh[pk]
-    return True
 
 
 def source_records_resolve_in_chunks(
