@@ -91,8 +91,8 @@ def formal_name(given: str) -> str:
 
 # (name, nickname) in both orders: one is a direct nickname of the other. A
 # nickname's nickname is not included, nor are two nicknames of one name
-# ("al" and "alex"): each step of such a chain loosens what "the same given
-# name" means.
+# ("hal" and "hank", both Henry's): each step of such a chain loosens what
+# "the same given name" means.
 _RELATED: frozenset[tuple[str, str]] = frozenset(
     pair
     for triplet in name_triplets()
