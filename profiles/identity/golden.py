@@ -13,14 +13,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 
 from governance.choices import GovernanceStatus, SurvivorshipRule
-from governance.models import FieldDefinition
+from governance.models import FieldDefinition, SourceSystem
 
-from ..models import Customer, SourceRecord
+from ..models import Customer
 
 GOLDEN_FIELDS = (
     "given_name", "middle_name", "family_name", "date_of_birth", "email", "phone",
@@ -52,8 +52,22 @@ def _clean_value(name: str, value: str) -> Any:
         return None
 
 
+class Survivor(Protocol):
+    """What survivorship reads of a record: a ``SourceRecord``, or a plain row of
+    one (``bulk.MemberRow``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def normalized(self) -> Any: ...
+    @property
+    def received_at(self) -> datetime.datetime: ...
+    @property
+    def source_system(self) -> SourceSystem: ...
+
+
 def survive(
-    records: Sequence[SourceRecord], rules: dict[str, str]
+    records: Sequence[Survivor], rules: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """Golden values and lineage from ``records`` (with ``source_system`` loaded)."""
     ordered = sorted(records, key=lambda r: r.id)
@@ -61,7 +75,7 @@ def survive(
     lineage: dict[str, int] = {}
     for name in GOLDEN_FIELDS:
         rule = rules.get(name, SurvivorshipRule.MOST_TRUSTED)
-        best: SourceRecord | None = None
+        best: Survivor | None = None
         best_value: Any = None
         for record in ordered:
             raw_value = record.normalized.get(name)
