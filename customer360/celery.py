@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer360.settings")
 
@@ -23,3 +25,15 @@ def _make_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
         folder = options.get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task: Task, **kwargs: object) -> None:
+    """Around each task, as Django does around each request: close a database
+    connection that failed or outlived ``CONN_MAX_AGE``, and health-check the
+    rest before their next query. With ``CELERY_DB_REUSE_MAX`` set, Celery's
+    own fix-up no longer closes them all. Not for an eager task (tests), which
+    runs inside its caller's transaction."""
+    if not task.request.is_eager:
+        close_old_connections()

@@ -53,6 +53,39 @@ def test_worker_process_runs_the_task_and_writes_the_row(
     assert celery_worker_process.proc.poll() is None
 
 
+def _worker_backends() -> set[int]:
+    """The PostgreSQL server processes of other clients of the test database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_keeps_its_database_connection_from_task_to_task(
+    celery_worker_process: WorkerProcess,
+) -> None:
+    """Celery's Django fix-up closed every connection after each task, so each
+    task started a new PostgreSQL server process; the worker now keeps its
+    connection for the next task (``CELERY_DB_REUSE_MAX``, with Django's own
+    ``CONN_MAX_AGE`` and health checks applied around each task). SQLite
+    connections are not kept (``CONN_MAX_AGE`` 0): nothing to observe there
+    but the tasks running."""
+    seen: list[set[int]] = []
+    for _ in range(3):
+        token = uuid.uuid4().hex
+        worker_heartbeat.delay(token)
+        assert wait_for_heartbeat(token, TASK_TIMEOUT), "the worker did not run the task"
+        if connection.vendor == "postgresql":
+            time.sleep(0.5)  # the task's own end (task_postrun) has run by now
+            seen.append(_worker_backends())
+    if connection.vendor == "postgresql":
+        assert len(seen[0]) == 1, f"the worker's connection after its task: {seen[0]}"
+        assert seen[0] == seen[1] == seen[2]
+
+
 @pytest.mark.django_db
 def test_on_commit_delay_waits_for_the_commit(django_capture_on_commit_callbacks: Any) -> None:
     task = RecordingTask()
