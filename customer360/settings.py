@@ -287,7 +287,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fix-up closes every database connection before and after each
 # task unless it may reuse them: a worker then opened a new PostgreSQL
 # connection for every task (a new server process whose catalog caches start
-# cold: about 30 ms of CPU more per task, measured 2026-12-06). Workers keep
+# cold: about 30 ms of CPU more for a small task in process, some 150 ms per
+# task in the 1M identity benchmark; docs/benchmarks.md, 2026-12-06). Workers keep
 # their connections as the web server does instead (CONN_MAX_AGE, health
 # checks, a failed one closed: ``customer360.celery`` calls
 # ``close_old_connections`` around each task); this many tasks is only a
